@@ -1,0 +1,1 @@
+"""Co-building alliance: partners, lists, joint meetings and minutes (later issues)."""

@@ -1,0 +1,107 @@
+"""Admin forms for private records: private values are write-only (the form
+never shows them in clear), and every choice is limited to the user's scope."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.forms import WagtailAdminModelForm
+
+from branches.models import Building, BuildingGroupPage, GridBranchPage, Household, Member, PartyPost
+from portal.crypto import EncryptedTextField
+from portal.masking import mask_address, mask_id_number, mask_phone
+from portal.roles import user_scope, visible_to
+
+MASKS = {"id_number": mask_id_number, "phone": mask_phone, "address": mask_address}
+
+
+def pages_in_scope(user, qs):
+    scope = user_scope(user)
+    if scope.is_district:
+        return qs
+    from django.db.models import Q
+
+    q = Q(pk__in=[])
+    for path in scope.paths:
+        q |= Q(path__startswith=path)
+    if scope.group_ids:
+        if qs.model is GridBranchPage:
+            # A leader's own branch is the parent of their group.
+            q |= Q(path__in=[p[: -GridBranchPage.steplen] for p in scope.group_paths])
+        else:
+            q |= Q(pk__in=scope.group_ids)
+    return qs.filter(q)
+
+
+class PrivateRecordForm(WagtailAdminModelForm):
+    def __init__(self, *args, for_user=None, **kwargs):
+        super().__init__(*args, for_user=for_user, **kwargs)
+        self._kept_private = {}
+        for name, field in self.fields.items():
+            model_field = self._meta.model._meta.get_field(name) if name in _model_field_names(self) else None
+            if isinstance(model_field, EncryptedTextField):
+                current = getattr(self.instance, name, "") if self.instance.pk else ""
+                if current:
+                    self._kept_private[name] = current
+                    self.initial[name] = ""
+                    field.required = False
+                    field.widget.attrs["placeholder"] = MASKS.get(name, mask_phone)(current)
+                    field.help_text = _("Stored encrypted. Leave empty to keep the current value.")
+        if for_user is not None:
+            self._limit_choices(for_user)
+
+    def _limit_choices(self, user):
+        for field in self.fields.values():
+            qs = getattr(field, "queryset", None)
+            if qs is None:
+                continue
+            if qs.model in (GridBranchPage, BuildingGroupPage):
+                field.queryset = pages_in_scope(user, qs)
+            elif qs.model in (Building, Household, Member):
+                field.queryset = visible_to(user, qs)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, value in self._kept_private.items():
+            if not cleaned.get(name):
+                cleaned[name] = value
+                self.errors.pop(name, None)
+        return cleaned
+
+
+def _model_field_names(form):
+    return {f.name for f in form._meta.model._meta.get_fields()}
+
+
+def _duplicate_id_error(form, model):
+    from portal.crypto import keyed_hash
+
+    id_number = form.cleaned_data.get("id_number")
+    if not id_number:
+        return
+    others = model.objects.filter(id_number_hash=keyed_hash(id_number))
+    if form.instance.pk:
+        others = others.exclude(pk=form.instance.pk)
+    if others.exists():
+        form.add_error("id_number", _("A record with this ID number already exists."))
+
+
+class UniqueIdNumberMixin:
+    def clean(self):
+        cleaned = super().clean()
+        _duplicate_id_error(self, self._meta.model)
+        return cleaned
+
+
+class MemberForm(UniqueIdNumberMixin, PrivateRecordForm):
+    party_posts = forms.MultipleChoiceField(
+        label=_("party posts"), choices=PartyPost.choices, required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        group = cleaned.get("building_group")
+        branch = cleaned.get("branch")
+        if group and branch and not group.path.startswith(branch.path):
+            self.add_error("building_group", _("This building group belongs to another branch."))
+        return cleaned
+

@@ -1,0 +1,333 @@
+"""Private records in the Wagtail admin: every list, form and export is limited to
+the user's scope, and private values appear only masked."""
+
+import django_filters
+from django.core.exceptions import PermissionDenied
+
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
+from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.panels import FieldPanel, ObjectList
+from wagtail.admin.ui.tables import Column
+from wagtail.admin.views import generic
+from wagtail.admin.viewsets.base import ViewSetGroup
+from wagtail.admin.viewsets.model import ModelViewSet
+
+from branches import views
+from branches.forms import MemberForm, PrivateRecordForm, UniqueIdNumberMixin, pages_in_scope
+from branches.models import (
+    Building,
+    CentralHousehold,
+    GridBranchPage,
+    GridPage,
+    Household,
+    HouseholdVisit,
+    Member,
+    Resident,
+)
+from portal.audit import audit_record
+from portal.models import AuditEntry
+from portal.roles import can_access, visible_to
+
+# --- Scoped views -----------------------------------------------------------------
+
+
+class ScopedIndexView(generic.IndexView):
+    list_select_related = ()
+
+    def get_base_queryset(self):
+        qs = super().get_base_queryset()
+        if self.list_select_related:
+            qs = qs.select_related(*self.list_select_related)
+        return visible_to(self.request.user, qs)
+
+    def render_to_response(self, context, **response_kwargs):
+        if self.is_export:
+            audit_record(
+                actor=self.request.user,
+                action=AuditEntry.Action.EXPORT,
+                detail=f"{self.model._meta.label} {self.request.GET.urlencode()}"[:500],
+                request=self.request,
+            )
+        return super().render_to_response(context, **response_kwargs)
+
+
+class InScopeObjectMixin:
+    def get_object(self, queryset=None):
+        obj = super().get_object(queryset)
+        if not can_access(self.request.user, obj):
+            raise PermissionDenied
+        return obj
+
+
+class ScopedEditView(InScopeObjectMixin, generic.EditView):
+    pass
+
+
+class ScopedDeleteView(InScopeObjectMixin, generic.DeleteView):
+    pass
+
+
+class ScopedHistoryView(InScopeObjectMixin, generic.HistoryView):
+    pass
+
+
+class ScopedUsageView(InScopeObjectMixin, generic.UsageView):
+    pass
+
+
+# --- Filters ------------------------------------------------------------------------
+
+
+def _grid_choices(request):
+    if request is None:
+        return GridPage.objects.none()
+    qs = GridPage.objects.exclude(level=GridPage.Level.MICRO).order_by("path")
+    return pages_in_scope(request.user, qs) if not _is_district(request) else qs
+
+
+def _branch_choices(request):
+    if request is None:
+        return GridBranchPage.objects.none()
+    return pages_in_scope(request.user, GridBranchPage.objects.order_by("path"))
+
+
+def _building_choices(request):
+    if request is None:
+        return Building.objects.none()
+    return visible_to(request.user, Building.objects.order_by("estate", "name"))
+
+
+def _is_district(request):
+    from portal.roles import user_scope
+
+    return user_scope(request.user).is_district
+
+
+class TreeFilterSet(WagtailFilterSet):
+    """Filter by grid (any level), branch and building; choices are the user's scope."""
+
+    branch_field = "branch"
+    grid = django_filters.ModelChoiceFilter(
+        label=_("Grid"), queryset=_grid_choices, method="filter_grid"
+    )
+    branch = django_filters.ModelChoiceFilter(
+        label=_("Branch"), queryset=_branch_choices, method="filter_branch"
+    )
+
+    def filter_grid(self, queryset, name, value):
+        return queryset.filter(**{f"{self.branch_field}__path__startswith": value.path})
+
+    def filter_branch(self, queryset, name, value):
+        return queryset.filter(**{self.branch_field: value})
+
+
+class MemberFilterSet(TreeFilterSet):
+    class Meta:
+        model = Member
+        fields = ["status", "employed_elsewhere", "public_badge"]
+
+
+class BuildingFilterSet(TreeFilterSet):
+    class Meta:
+        model = Building
+        fields = []
+
+
+class HouseholdFilterSet(TreeFilterSet):
+    branch_field = "building__branch"
+    building = django_filters.ModelChoiceFilter(label=_("Building"), queryset=_building_choices)
+
+    class Meta:
+        model = Household
+        fields = ["care_tags"]
+
+
+class ResidentFilterSet(TreeFilterSet):
+    branch_field = "household__building__branch"
+
+    class Meta:
+        model = Resident
+        fields = ["gender"]
+
+
+# --- Columns --------------------------------------------------------------------------
+
+
+class PrivateLinkColumn(Column):
+    """A link to the audited page that shows one record's full private values."""
+
+    cell_template_name = "branches/admin/private_link_cell.html"
+
+    def get_value(self, instance):
+        return reverse("branches_private", args=[instance._meta.model_name, instance.pk])
+
+
+PRIVATE = PrivateLinkColumn("private", label=_("Private data"))
+
+
+# --- Viewsets -----------------------------------------------------------------------------
+
+
+class ScopedViewSet(ModelViewSet):
+    index_view_class = ScopedIndexView
+    edit_view_class = ScopedEditView
+    delete_view_class = ScopedDeleteView
+    history_view_class = ScopedHistoryView
+    usage_view_class = ScopedUsageView
+    copy_view_enabled = False
+    list_per_page = 50
+    list_select_related = ()
+    form_class = PrivateRecordForm
+
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(list_select_related=self.list_select_related, **kwargs)
+
+    def get_edit_handler(self):
+        return ObjectList(
+            [FieldPanel(name) for name in self.form_fields], base_form_class=self.form_class
+        ).bind_to_model(self.model)
+
+
+class MemberViewSet(ScopedViewSet):
+    model = Member
+    form_class = MemberForm
+    icon = "user"
+    menu_label = _("Party members")
+    list_display = [
+        "name", "gender", "status", "branch", "building_group",
+        Column("id_number_masked", label=_("ID number")),
+        Column("phone_masked", label=_("Mobile number")),
+        PRIVATE,
+    ]
+    list_select_related = ("branch", "building_group")
+    list_filter = MemberFilterSet
+    search_fields = ["name", "employer"]
+    list_export = [
+        "name", "gender", "birth_date", "id_number_masked", "phone_masked", "join_date",
+        "status", "employed_elsewhere", "employer", "branch", "building_group",
+        "party_posts_display", "public_badge",
+    ]
+    export_headings = {
+        "id_number_masked": _("ID number"),
+        "phone_masked": _("Mobile number"),
+        "party_posts_display": _("party posts"),
+    }
+    export_filename = "members"
+    form_fields = [
+        "name", "gender", "birth_date", "id_number", "phone", "join_date", "status",
+        "employed_elsewhere", "employer", "branch", "building_group", "household",
+        "party_posts", "public_badge", "badge_title",
+    ]
+
+
+class BuildingViewSet(ScopedViewSet):
+    model = Building
+    icon = "home"
+    menu_label = _("Buildings")
+    list_display = ["estate", "name", "branch", "building_group"]
+    list_select_related = ("branch", "building_group")
+    list_filter = BuildingFilterSet
+    search_fields = ["estate", "name"]
+    list_export = ["estate", "name", "branch", "building_group"]
+    export_filename = "buildings"
+    form_fields = ["branch", "building_group", "estate", "name"]
+
+
+class HouseholdViewSet(ScopedViewSet):
+    model = Household
+    icon = "group"
+    menu_label = _("Households")
+    list_display = [
+        "building", "room", "head_name",
+        Column("address_masked", label=_("address")),
+        Column("phone_masked", label=_("phone")),
+        PRIVATE,
+    ]
+    list_select_related = ("building",)
+    list_filter = HouseholdFilterSet
+    search_fields = ["head_name", "room"]
+    list_export = ["building", "room", "head_name", "address_masked", "phone_masked"]
+    export_headings = {"address_masked": _("address"), "phone_masked": _("phone")}
+    export_filename = "households"
+    form_fields = ["building", "room", "address", "head_name", "phone", "care_tags"]
+
+
+class ResidentForm(UniqueIdNumberMixin, PrivateRecordForm):
+    pass
+
+
+class ResidentViewSet(ScopedViewSet):
+    model = Resident
+    form_class = ResidentForm
+    icon = "user"
+    menu_label = _("Residents")
+    list_display = [
+        "name", "gender", "household", "relation",
+        Column("id_number_masked", label=_("ID number")),
+        Column("phone_masked", label=_("phone")),
+        PRIVATE,
+    ]
+    list_select_related = ("household__building",)
+    list_filter = ResidentFilterSet
+    search_fields = ["name"]
+    list_export = ["name", "gender", "household", "relation", "id_number_masked", "phone_masked"]
+    export_headings = {"id_number_masked": _("ID number"), "phone_masked": _("phone")}
+    export_filename = "residents"
+    form_fields = ["household", "name", "gender", "birth_date", "relation", "id_number", "phone"]
+
+
+class CentralHouseholdViewSet(ScopedViewSet):
+    model = CentralHousehold
+    icon = "home"
+    menu_label = _("Central households")
+    list_display = ["member", "household"]
+    list_select_related = ("member", "household__building")
+    search_fields = ["member__name"]
+    list_export = ["member", "household"]
+    export_filename = "central-households"
+    form_fields = ["member", "household", "contact_households"]
+
+
+class HouseholdVisitViewSet(ScopedViewSet):
+    model = HouseholdVisit
+    icon = "date"
+    menu_label = _("Household visits")
+    list_display = ["visited_on", "household", "central_household"]
+    list_select_related = ("household__building", "central_household__member", "central_household__household__building")
+    list_export = ["visited_on", "household", "central_household", "note"]
+    export_filename = "household-visits"
+    form_fields = ["central_household", "household", "visited_on", "note"]
+
+
+class OrganisationGroup(ViewSetGroup):
+    menu_label = _("Organisation")
+    menu_icon = "site"
+    menu_order = 150
+    items = (
+        MemberViewSet("members"),
+        BuildingViewSet("buildings"),
+        HouseholdViewSet("households"),
+        ResidentViewSet("residents"),
+        CentralHouseholdViewSet("central_households"),
+        HouseholdVisitViewSet("household_visits"),
+    )
+
+
+@hooks.register("register_admin_viewset")
+def register_organisation():
+    return OrganisationGroup()
+
+
+@hooks.register("register_admin_urls")
+def register_private_urls():
+    return [
+        path(
+            "private/<str:model_name>/<int:pk>/",
+            views.private_values,
+            name="branches_private",
+        ),
+    ]
+
+

@@ -1,0 +1,133 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from portal.crypto import EncryptedTextField, KeyedHashField
+from portal.masking import mask_phone
+
+
+class Role(models.TextChoices):
+    DISTRICT_ADMIN = "district_admin", _("District administrator")
+    GRID_COORDINATOR = "grid_coordinator", _("Grid coordinator")
+    BRANCH_SECRETARY = "branch_secretary", _("Branch secretary")
+    GROUP_LEADER = "group_leader", _("Building group leader")
+    CENTRAL_HOUSEHOLD_HEAD = "central_household_head", _("Central household head")
+    MEMBER = "member", _("Party member")
+    VOLUNTEER = "volunteer", _("Volunteer")
+    PARTNER_CONTACT = "partner_contact", _("Alliance partner contact")
+
+
+# Roles that must sign in with a second factor (TOTP).
+MFA_ROLES = {Role.DISTRICT_ADMIN, Role.GRID_COORDINATOR, Role.BRANCH_SECRETARY}
+# Roles that hold a unit of the organisation tree as their scope.
+SCOPED_ROLES = {Role.GRID_COORDINATOR, Role.BRANCH_SECRETARY, Role.GROUP_LEADER}
+
+
+class RoleAssignment(models.Model):
+    """A user's role at one node of the organisation tree (the node is the
+    scope: a coordinator's grid, a secretary's branch, a leader's group)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_assignments"
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    page = models.ForeignKey(
+        "wagtailcore.Page",
+        verbose_name=_("unit"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role", "page"], name="unique_role_at_unit"),
+            models.CheckConstraint(
+                condition=~models.Q(
+                    role__in=["grid_coordinator", "branch_secretary", "group_leader"],
+                    page__isnull=True,
+                ),
+                name="scoped_role_has_unit",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_role_display()}"
+
+
+class UserPhone(models.Model):
+    """The mobile number an account signs in with (allauth's phone method)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="phone_record"
+    )
+    phone = EncryptedTextField(_("mobile number"))
+    phone_hash = KeyedHashField(source="phone", null=True, unique=True)
+    verified = models.BooleanField(_("verified"), default=False)
+
+    class Meta:
+        verbose_name = _("account phone")
+        verbose_name_plural = _("account phones")
+
+    def __str__(self):
+        return mask_phone(self.phone)
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("the audit log cannot be edited")
+
+    def delete(self):
+        raise PermissionError("the audit log cannot be edited")
+
+
+class AuditEntry(models.Model):
+    """Append-only record of sensitive reads and changes (reveals, exports, imports,
+    role changes). Readable by district administrators; editable by nobody."""
+
+    class Action(models.TextChoices):
+        REVEAL = "reveal", _("Revealed a private value")
+        EXPORT = "export", _("Exported records")
+        IMPORT = "import", _("Imported records")
+        ROLE_GRANT = "role_grant", _("Granted a role")
+        ROLE_REVOKE = "role_revoke", _("Revoked a role")
+        MEMBER_LINK = "member_link", _("Linked an account to a member")
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_name = models.CharField(_("who (name)"), max_length=150)
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    object_type = models.CharField(_("record type"), max_length=100, blank=True)
+    object_id = models.CharField(_("record id"), max_length=64, blank=True)
+    object_repr = models.CharField(_("record"), max_length=200, blank=True)
+    field = models.CharField(_("field"), max_length=64, blank=True)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.get_action_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("the audit log cannot be edited")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("the audit log cannot be edited")

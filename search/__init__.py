@@ -1,0 +1,1 @@
+"""One Chinese-aware search over every record (later issue)."""

@@ -1,0 +1,1 @@
+"""Duties, shifts, check-ins, credit ledgers and dispatch (built in later issues)."""
