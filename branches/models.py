@@ -357,7 +357,8 @@ class Member(models.Model):
     def phone_masked(self):
         return mask_phone(self.phone)
 
-    def get_party_posts_display(self):
+    @property
+    def party_posts_display(self):
         labels = dict(PartyPost.choices)
         return "、".join(str(labels.get(p, p)) for p in self.party_posts)
 

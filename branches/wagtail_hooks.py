@@ -202,7 +202,7 @@ class MemberViewSet(ScopedViewSet):
         PRIVATE,
     ]
     list_select_related = ("branch", "building_group")
-    list_filter = MemberFilterSet
+    filterset_class = MemberFilterSet
     search_fields = ["name", "employer"]
     list_export = [
         "name", "gender", "birth_date", "id_number_masked", "phone_masked", "join_date",
@@ -228,7 +228,7 @@ class BuildingViewSet(ScopedViewSet):
     menu_label = _("Buildings")
     list_display = ["estate", "name", "branch", "building_group"]
     list_select_related = ("branch", "building_group")
-    list_filter = BuildingFilterSet
+    filterset_class = BuildingFilterSet
     search_fields = ["estate", "name"]
     list_export = ["estate", "name", "branch", "building_group"]
     export_filename = "buildings"
@@ -246,7 +246,7 @@ class HouseholdViewSet(ScopedViewSet):
         PRIVATE,
     ]
     list_select_related = ("building",)
-    list_filter = HouseholdFilterSet
+    filterset_class = HouseholdFilterSet
     search_fields = ["head_name", "room"]
     list_export = ["building", "room", "head_name", "address_masked", "phone_masked"]
     export_headings = {"address_masked": _("address"), "phone_masked": _("phone")}
@@ -270,7 +270,7 @@ class ResidentViewSet(ScopedViewSet):
         PRIVATE,
     ]
     list_select_related = ("household__building",)
-    list_filter = ResidentFilterSet
+    filterset_class = ResidentFilterSet
     search_fields = ["name"]
     list_export = ["name", "gender", "household", "relation", "id_number_masked", "phone_masked"]
     export_headings = {"id_number_masked": _("ID number"), "phone_masked": _("phone")}

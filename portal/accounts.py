@@ -8,27 +8,27 @@ from django.utils.translation import gettext as _
 from portal.crypto import keyed_hash
 from portal.models import UserPhone
 from portal.sms import get_sms_sender
-from portal.validators import normalise_mobile
+from portal.validators import normalise_mobile, validate_mobile
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def clean_phone(self, phone: str) -> str:
-        from django import forms
-
         phone = normalise_mobile(phone)
-        from portal.validators import validate_mobile
-
-        try:
-            validate_mobile(phone)
-        except Exception as exc:
-            raise forms.ValidationError(exc.messages[0]) from None
+        validate_mobile(phone)
         return phone
 
     def phone_form_field(self, **kwargs):
+        from allauth.account.fields import PhoneField
         from django import forms
 
+        # Mainland mobile numbers without the +86 prefix; clean_phone validates them.
         kwargs.setdefault("label", _("Mobile number"))
-        return forms.CharField(max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}), **kwargs)
+        kwargs.setdefault("validators", [])
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "placeholder": "13812345678"}),
+        )
+        return PhoneField(**kwargs)
 
     def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
         get_sms_sender().send(phone, _("Tongxin verification code: %(code)s") % {"code": code})

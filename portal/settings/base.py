@@ -163,8 +163,11 @@ FIELD_HASH_KEY = os.environ.get("FIELD_HASH_KEY", "dev-only-hash-key")
 # --- Accounts (django-allauth) -------------------------------------------------
 ACCOUNT_ADAPTER = "portal.accounts.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email", "phone"}
-ACCOUNT_SIGNUP_FIELDS = ["phone*", "username*", "password1*", "password2*"]
+ACCOUNT_SIGNUP_FIELDS = ["phone", "username*", "password1*", "password2*"]
+ACCOUNT_FORMS = {"signup": "portal.forms.SignupForm"}
 ACCOUNT_PHONE_VERIFICATION_ENABLED = True
+# Six digits, as Chinese SMS codes are.
+ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "5/5m/ip,5/5m/key",

@@ -1,0 +1,62 @@
+import shutil
+from types import SimpleNamespace
+
+import pytest
+
+from portal.models import Role
+from portal.services import role_assign
+from tests.factories import activate_totp, build_tree, make_member, make_user
+
+
+@pytest.fixture
+def tree(db):
+    return build_tree()
+
+
+@pytest.fixture
+def users(tree):
+    """One user per role, scoped to the tree; those who must use MFA have TOTP set up.
+
+    The secretary and group leader work in branch A / group A; ``member`` is linked
+    to a member record of branch A."""
+    district = make_user("district")
+    role_assign(user=district, role=Role.DISTRICT_ADMIN, page=tree.district)
+    coordinator = make_user("coordinator")
+    role_assign(user=coordinator, role=Role.GRID_COORDINATOR, page=tree.grid2)
+    secretary = make_user("secretary")
+    role_assign(user=secretary, role=Role.BRANCH_SECRETARY, page=tree.branch_a)
+    secretary_b = make_user("secretary_b")
+    role_assign(user=secretary_b, role=Role.BRANCH_SECRETARY, page=tree.branch_b)
+    leader = make_user("leader")
+    role_assign(user=leader, role=Role.GROUP_LEADER, page=tree.group_a)
+    member_user = make_user("member")
+    own = make_member(branch=tree.branch_a, building_group=tree.group_a, name="赵敏", user=member_user)
+    role_assign(user=member_user, role=Role.MEMBER, page=tree.branch_a)
+    volunteer = make_user("volunteer")
+    role_assign(user=volunteer, role=Role.VOLUNTEER)
+    partner = make_user("partner")
+    role_assign(user=partner, role=Role.PARTNER_CONTACT)
+    for u in (district, coordinator, secretary, secretary_b):
+        activate_totp(u)
+    return SimpleNamespace(
+        district=district, coordinator=coordinator, secretary=secretary, secretary_b=secretary_b,
+        leader=leader, member=member_user, volunteer=volunteer, partner=partner, own_member=own,
+    )
+
+
+@pytest.fixture
+def members(tree):
+    """Members in both branches: some opted in to a public badge, some not."""
+    return SimpleNamespace(
+        a_public=make_member(branch=tree.branch_a, building_group=tree.group_a, name="刘洋",
+                             public_badge=True, badge_title="党员示范岗"),
+        a_private=make_member(branch=tree.branch_a, building_group=tree.group_a, name="陈静"),
+        a_other_group=make_member(branch=tree.branch_a, name="杨磊"),
+        b_private=make_member(branch=tree.branch_b, building_group=tree.group_b, name="黄强"),
+    )
+
+
+def chromium_available():
+    return shutil.which("chromium") is not None or shutil.which("chromium-browser") is not None
+
+

@@ -1,0 +1,128 @@
+"""Every role against every view and action so far: allowed or denied, and a
+denied response carries none of the record's data. Later issues add rows."""
+
+import pytest
+
+ROLES = ["anonymous", "district", "coordinator", "secretary", "secretary_b", "leader",
+         "member", "volunteer", "partner"]
+ADMIN_ROLES = {"district", "coordinator", "secretary", "secretary_b", "leader"}
+EVERYONE = set(ROLES)
+SIGNED_IN = EVERYONE - {"anonymous"}
+
+
+def _urls(tree, members):
+    a, b = members.a_private, members.b_private
+    return {
+        # name: (method, url, data, allowed roles, text that only an allowed response may contain)
+        "home page": ("get", tree.district.url, None, EVERYONE, "示范区"),
+        "branch page": ("get", tree.branch_a.url, None, EVERYONE, "幸福里网格党支部"),
+        "group page": ("get", tree.group_a.url, None, EVERYONE, "幸福里3号楼党小组"),
+        "my page": ("get", "/me/", None, SIGNED_IN, "<h1"),
+        "admin dashboard": ("get", "/admin/", None, ADMIN_ROLES, "wagtail"),
+        "member list": ("get", "/admin/members/", None, ADMIN_ROLES, None),
+        "edit member in branch A": (
+            "get", f"/admin/members/edit/{a.pk}/", None, {"district", "coordinator", "secretary"}, "陈静"),
+        "edit member in branch B": (
+            "get", f"/admin/members/edit/{b.pk}/", None, {"district", "coordinator", "secretary_b"},
+            "黄强"),
+        "delete member in branch B": (
+            "post", f"/admin/members/delete/{b.pk}/", {}, {"district", "coordinator", "secretary_b"},
+            None),
+        "private values in branch A": (
+            "get", f"/admin/private/member/{a.pk}/", None,
+            {"district", "coordinator", "secretary", "leader"}, "陈静"),
+        "reveal ID in branch A": (
+            "post", f"/admin/private/member/{a.pk}/", {"field": "id_number"},
+            {"district", "coordinator", "secretary"}, a.id_number),
+        "reveal ID in branch B": (
+            "post", f"/admin/private/member/{b.pk}/", {"field": "id_number"},
+            {"district", "coordinator", "secretary_b"}, b.id_number),
+        "household list": ("get", "/admin/households/", None, ADMIN_ROLES, None),
+        "audit log": ("get", "/admin/audit/", None, {"district"}, None),
+        "explore branch B pages": (
+            "get", f"/admin/pages/{tree.branch_b.pk}/", None, {"district", "coordinator", "secretary_b"},
+            "光明路8号楼党小组"),
+        "edit branch B page": (
+            "get", f"/admin/pages/{tree.branch_b.pk}/edit/", None,
+            {"district", "coordinator", "secretary_b"}, "光明路网格党支部"),
+        "edit branch A page": (
+            "get", f"/admin/pages/{tree.branch_a.pk}/edit/", None,
+            {"district", "coordinator", "secretary"}, "幸福里网格党支部"),
+    }
+
+
+CASES = [
+    "home page", "branch page", "group page", "my page", "admin dashboard", "member list",
+    "edit member in branch A", "edit member in branch B", "delete member in branch B",
+    "private values in branch A", "reveal ID in branch A", "reveal ID in branch B",
+    "household list", "audit log", "explore branch B pages", "edit branch B page",
+    "edit branch A page",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("role", ROLES)
+def test_authorization_matrix(client, tree, users, members, role, case):
+    method, url, data, allowed, marker = _urls(tree, members)[case]
+    if role != "anonymous":
+        client.force_login(getattr(users, role))
+    if method == "get":
+        response = client.get(url)
+    else:
+        response = client.post(url, data or {})
+    body = response.content.decode(errors="replace")
+    if role in allowed:
+        assert response.status_code in (200, 302), (role, case, response.status_code)
+        if method == "get":
+            assert response.status_code == 200, (role, case, response.status_code)
+        if marker and method == "get" or (marker and case.startswith("reveal")):
+            assert marker in body, (role, case)
+    else:
+        assert response.status_code in (302, 403, 404), (role, case, response.status_code)
+        if response.status_code == 302:
+            assert "/accounts/login/" in response["Location"] or "/admin/" in response["Location"]
+        if marker:
+            assert marker not in body, (role, case)
+
+
+def test_denied_delete_leaves_the_record(client, users, members):
+    from branches.models import Member
+
+    client.force_login(users.secretary)
+    client.post(f"/admin/members/delete/{members.b_private.pk}/")
+    assert Member.objects.filter(pk=members.b_private.pk).exists()
+
+
+def test_secretary_member_list_shows_only_own_branch(client, users, members):
+    client.force_login(users.secretary)
+    body = client.get("/admin/members/").content.decode()
+    assert "刘洋" in body and "陈静" in body and "杨磊" in body
+    assert "黄强" not in body
+
+
+def test_group_leader_member_list_shows_only_own_group(client, users, members):
+    client.force_login(users.leader)
+    body = client.get("/admin/members/").content.decode()
+    assert "刘洋" in body and "陈静" in body
+    assert "杨磊" not in body and "黄强" not in body
+
+
+def test_coordinator_sees_every_branch_below_their_grid(client, users, members):
+    client.force_login(users.coordinator)
+    body = client.get("/admin/members/").content.decode()
+    assert "刘洋" in body and "黄强" in body
+
+
+def test_secretary_cannot_add_member_to_another_branch(client, tree, users):
+    from branches.models import Member
+    from tests.factories import make_id_number
+
+    client.force_login(users.secretary)
+    before = Member.objects.count()
+    response = client.post("/admin/members/new/", {
+        "name": "越权", "gender": "M", "id_number": make_id_number(), "status": "full",
+        "branch": tree.branch_b.pk,
+    })
+    assert response.status_code == 200  # the form comes back with an error
+    assert Member.objects.count() == before
+    assert "越权" in response.content.decode()  # nothing the user typed is lost
