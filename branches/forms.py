@@ -5,7 +5,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from branches.models import Building, BuildingGroupPage, GridBranchPage, Household, Member, PartyPost
+from branches.models import (
+    Building,
+    BuildingGroupPage,
+    CentralHousehold,
+    GridBranchPage,
+    Household,
+    Member,
+    PartyPost,
+)
 from portal.crypto import EncryptedTextField
 from portal.masking import mask_address, mask_id_number, mask_phone
 from portal.roles import user_scope, visible_to
@@ -36,7 +44,9 @@ class PrivateRecordForm(WagtailAdminModelForm):
         super().__init__(*args, for_user=for_user, **kwargs)
         self._kept_private = {}
         for name, field in self.fields.items():
-            model_field = self._meta.model._meta.get_field(name) if name in _model_field_names(self) else None
+            model_field = (
+                self._meta.model._meta.get_field(name) if name in _model_field_names(self) else None
+            )
             if isinstance(model_field, EncryptedTextField):
                 current = getattr(self.instance, name, "") if self.instance.pk else ""
                 if current:
@@ -55,7 +65,7 @@ class PrivateRecordForm(WagtailAdminModelForm):
                 continue
             if qs.model in (GridBranchPage, BuildingGroupPage):
                 field.queryset = pages_in_scope(user, qs)
-            elif qs.model in (Building, Household, Member):
+            elif qs.model in (Building, Household, Member, CentralHousehold):
                 field.queryset = visible_to(user, qs)
 
     def clean(self):
@@ -93,7 +103,9 @@ class UniqueIdNumberMixin:
 
 class MemberForm(UniqueIdNumberMixin, PrivateRecordForm):
     party_posts = forms.MultipleChoiceField(
-        label=_("party posts"), choices=PartyPost.choices, required=False,
+        label=_("party posts"),
+        choices=PartyPost.choices,
+        required=False,
         widget=forms.CheckboxSelectMultiple,
     )
 
@@ -105,3 +117,52 @@ class MemberForm(UniqueIdNumberMixin, PrivateRecordForm):
             self.add_error("building_group", _("This building group belongs to another branch."))
         return cleaned
 
+
+class CentralHouseholdForm(PrivateRecordForm):
+    """Contact households are chosen among the head's own branch, once the central
+    household exists (a district has ~200,000 households: no select can list them)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("contact_households")
+        if field is None:
+            return
+        if self.instance.pk:
+            field.queryset = field.queryset.filter(
+                building__branch_id=self.instance.member.branch_id
+            ).select_related("building")
+            field.widget = forms.CheckboxSelectMultiple(choices=field.widget.choices)
+            field.widget.choices = field.choices
+        else:
+            field.queryset = field.queryset.none()
+            field.help_text = _(
+                "Save first; then choose the contact households of the head's branch."
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        contacts = cleaned.get("contact_households")
+        if contacts is not None and len(contacts) > 30:
+            self.add_error(
+                "contact_households",
+                _("A central household keeps in touch with at most 30 households."),
+            )
+        return cleaned
+
+
+class HouseholdVisitForm(PrivateRecordForm):
+    def clean(self):
+        cleaned = super().clean()
+        central, household = cleaned.get("central_household"), cleaned.get("household")
+        if (
+            central
+            and household
+            and not (
+                central.household_id == household.pk
+                or central.contact_households.filter(pk=household.pk).exists()
+            )
+        ):
+            self.add_error(
+                "household", _("This household is not one of the central household's contacts.")
+            )
+        return cleaned

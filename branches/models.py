@@ -34,7 +34,9 @@ class OrgPage(Page):
         help_text=_("How the secretary or leader is shown to the public, e.g. 王书记."),
     )
     contact_hours = models.CharField(_("contact hours"), max_length=100, blank=True)
-    intro = RichTextField(_("introduction"), blank=True, features=["bold", "italic", "link", "ol", "ul"])
+    intro = RichTextField(
+        _("introduction"), blank=True, features=["bold", "italic", "link", "ol", "ul"]
+    )
     intro_en = models.TextField(_("English introduction"), blank=True)
 
     content_panels = Page.content_panels + [
@@ -125,7 +127,9 @@ class GridPage(OrgPage):
     def clean(self):
         super().clean()
         if self.level == self.Level.DEDICATED and not self.dedicated_kind:
-            raise ValidationError({"dedicated_kind": _("Choose what kind of dedicated grid this is.")})
+            raise ValidationError(
+                {"dedicated_kind": _("Choose what kind of dedicated grid this is.")}
+            )
         if self.level != self.Level.DEDICATED and self.dedicated_kind:
             raise ValidationError({"dedicated_kind": _("Only dedicated grids have a kind.")})
         parent = self.get_parent().specific if self.depth else None
@@ -304,11 +308,16 @@ class Member(models.Model):
     phone = EncryptedTextField(_("mobile number"), blank=True, validators=[validate_mobile])
     phone_hash = KeyedHashField(source="phone")
     join_date = models.DateField(_("date joined the Party"), null=True, blank=True)
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.FULL)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.FULL
+    )
     employed_elsewhere = models.BooleanField(_("employed elsewhere (在职党员)"), default=False)
     employer = models.CharField(_("employer"), max_length=100, blank=True)
     branch = models.ForeignKey(
-        GridBranchPage, verbose_name=_("home branch"), on_delete=models.PROTECT, related_name="members"
+        GridBranchPage,
+        verbose_name=_("home branch"),
+        on_delete=models.PROTECT,
+        related_name="members",
     )
     building_group = models.ForeignKey(
         BuildingGroupPage,
@@ -367,13 +376,22 @@ class CentralHousehold(models.Model):
     """党员中心户: a member's household that keeps in touch with its neighbours."""
 
     member = models.OneToOneField(
-        Member, verbose_name=_("head (member)"), on_delete=models.CASCADE, related_name="central_household"
+        Member,
+        verbose_name=_("head (member)"),
+        on_delete=models.CASCADE,
+        related_name="central_household",
     )
     household = models.ForeignKey(
-        Household, verbose_name=_("the member's household"), on_delete=models.PROTECT, related_name="+"
+        Household,
+        verbose_name=_("the member's household"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     contact_households = models.ManyToManyField(
-        Household, verbose_name=_("contact households"), blank=True, related_name="central_households"
+        Household,
+        verbose_name=_("contact households"),
+        blank=True,
+        related_name="central_households",
     )
 
     class Meta:
@@ -386,10 +404,16 @@ class CentralHousehold(models.Model):
 
 class HouseholdVisit(models.Model):
     central_household = models.ForeignKey(
-        CentralHousehold, verbose_name=_("central household"), on_delete=models.CASCADE, related_name="visits"
+        CentralHousehold,
+        verbose_name=_("central household"),
+        on_delete=models.CASCADE,
+        related_name="visits",
     )
     household = models.ForeignKey(
-        Household, verbose_name=_("household visited"), on_delete=models.CASCADE, related_name="visits"
+        Household,
+        verbose_name=_("household visited"),
+        on_delete=models.CASCADE,
+        related_name="visits",
     )
     visited_on = models.DateField(_("visited on"))
     note = models.TextField(_("note"), blank=True)

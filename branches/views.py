@@ -33,7 +33,10 @@ def private_values(request, model_name, pk):
         if field not in fields or not allowed:
             raise PermissionDenied
         audit_record(
-            actor=request.user, action=AuditEntry.Action.REVEAL, obj=obj, field=field,
+            actor=request.user,
+            action=AuditEntry.Action.REVEAL,
+            obj=obj,
+            field=field,
             request=request,
         )
         revealed[field] = getattr(obj, field)

@@ -3,7 +3,6 @@ the user's scope, and private values appear only masked."""
 
 import django_filters
 from django.core.exceptions import PermissionDenied
-
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
@@ -15,7 +14,15 @@ from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from branches import views
-from branches.forms import MemberForm, PrivateRecordForm, UniqueIdNumberMixin, pages_in_scope
+from branches.choosers import household_chooser_viewset
+from branches.forms import (
+    CentralHouseholdForm,
+    HouseholdVisitForm,
+    MemberForm,
+    PrivateRecordForm,
+    UniqueIdNumberMixin,
+    pages_in_scope,
+)
 from branches.models import (
     Building,
     CentralHousehold,
@@ -184,10 +191,17 @@ class ScopedViewSet(ModelViewSet):
     def get_index_view_kwargs(self, **kwargs):
         return super().get_index_view_kwargs(list_select_related=self.list_select_related, **kwargs)
 
+    # Fields edited with a chooser (a searchable modal) instead of a long select.
+    chooser_fields = ()
+
     def get_edit_handler(self):
-        return ObjectList(
-            [FieldPanel(name) for name in self.form_fields], base_form_class=self.form_class
-        ).bind_to_model(self.model)
+        panels = [
+            FieldPanel(name, widget=household_chooser_viewset.widget_class)
+            if name in self.chooser_fields
+            else FieldPanel(name)
+            for name in self.form_fields
+        ]
+        return ObjectList(panels, base_form_class=self.form_class).bind_to_model(self.model)
 
 
 class MemberViewSet(ScopedViewSet):
@@ -196,7 +210,11 @@ class MemberViewSet(ScopedViewSet):
     icon = "user"
     menu_label = _("Party members")
     list_display = [
-        "name", "gender", "status", "branch", "building_group",
+        "name",
+        "gender",
+        "status",
+        "branch",
+        "building_group",
         Column("id_number_masked", label=_("ID number")),
         Column("phone_masked", label=_("Mobile number")),
         PRIVATE,
@@ -205,9 +223,19 @@ class MemberViewSet(ScopedViewSet):
     filterset_class = MemberFilterSet
     search_fields = ["name", "employer"]
     list_export = [
-        "name", "gender", "birth_date", "id_number_masked", "phone_masked", "join_date",
-        "status", "employed_elsewhere", "employer", "branch", "building_group",
-        "party_posts_display", "public_badge",
+        "name",
+        "gender",
+        "birth_date",
+        "id_number_masked",
+        "phone_masked",
+        "join_date",
+        "status",
+        "employed_elsewhere",
+        "employer",
+        "branch",
+        "building_group",
+        "party_posts_display",
+        "public_badge",
     ]
     export_headings = {
         "id_number_masked": _("ID number"),
@@ -216,9 +244,21 @@ class MemberViewSet(ScopedViewSet):
     }
     export_filename = "members"
     form_fields = [
-        "name", "gender", "birth_date", "id_number", "phone", "join_date", "status",
-        "employed_elsewhere", "employer", "branch", "building_group", "household",
-        "party_posts", "public_badge", "badge_title",
+        "name",
+        "gender",
+        "birth_date",
+        "id_number",
+        "phone",
+        "join_date",
+        "status",
+        "employed_elsewhere",
+        "employer",
+        "branch",
+        "building_group",
+        "household",
+        "party_posts",
+        "public_badge",
+        "badge_title",
     ]
 
 
@@ -240,7 +280,9 @@ class HouseholdViewSet(ScopedViewSet):
     icon = "group"
     menu_label = _("Households")
     list_display = [
-        "building", "room", "head_name",
+        "building",
+        "room",
+        "head_name",
         Column("address_masked", label=_("address")),
         Column("phone_masked", label=_("phone")),
         PRIVATE,
@@ -264,7 +306,10 @@ class ResidentViewSet(ScopedViewSet):
     icon = "user"
     menu_label = _("Residents")
     list_display = [
-        "name", "gender", "household", "relation",
+        "name",
+        "gender",
+        "household",
+        "relation",
         Column("id_number_masked", label=_("ID number")),
         Column("phone_masked", label=_("phone")),
         PRIVATE,
@@ -275,6 +320,7 @@ class ResidentViewSet(ScopedViewSet):
     list_export = ["name", "gender", "household", "relation", "id_number_masked", "phone_masked"]
     export_headings = {"id_number_masked": _("ID number"), "phone_masked": _("phone")}
     export_filename = "residents"
+    chooser_fields = ("household",)
     form_fields = ["household", "name", "gender", "birth_date", "relation", "id_number", "phone"]
 
 
@@ -287,6 +333,8 @@ class CentralHouseholdViewSet(ScopedViewSet):
     search_fields = ["member__name"]
     list_export = ["member", "household"]
     export_filename = "central-households"
+    form_class = CentralHouseholdForm
+    chooser_fields = ("household",)
     form_fields = ["member", "household", "contact_households"]
 
 
@@ -295,9 +343,14 @@ class HouseholdVisitViewSet(ScopedViewSet):
     icon = "date"
     menu_label = _("Household visits")
     list_display = ["visited_on", "household", "central_household"]
-    list_select_related = ("household__building", "central_household__member", "central_household__household__building")
+    list_select_related = (
+        "household__building",
+        "central_household__member",
+        "central_household__household__building",
+    )
     list_export = ["visited_on", "household", "central_household", "note"]
     export_filename = "household-visits"
+    form_class = HouseholdVisitForm
     form_fields = ["central_household", "household", "visited_on", "note"]
 
 
@@ -320,6 +373,11 @@ def register_organisation():
     return OrganisationGroup()
 
 
+@hooks.register("register_admin_viewset")
+def register_household_chooser():
+    return household_chooser_viewset
+
+
 @hooks.register("register_admin_urls")
 def register_private_urls():
     return [
@@ -329,5 +387,3 @@ def register_private_urls():
             name="branches_private",
         ),
     ]
-
-

@@ -26,7 +26,9 @@ class AccountAdapter(DefaultAccountAdapter):
         kwargs.setdefault("validators", [])
         kwargs.setdefault(
             "widget",
-            forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "placeholder": "13812345678"}),
+            forms.TextInput(
+                attrs={"type": "tel", "autocomplete": "tel", "placeholder": "13812345678"}
+            ),
         )
         return PhoneField(**kwargs)
 
@@ -44,7 +46,9 @@ class AccountAdapter(DefaultAccountAdapter):
         return (record.phone, record.verified) if record else None
 
     def set_phone(self, user, phone: str, verified: bool) -> None:
-        UserPhone.objects.update_or_create(user=user, defaults={"phone": phone, "verified": verified})
+        UserPhone.objects.update_or_create(
+            user=user, defaults={"phone": phone, "verified": verified}
+        )
 
     @transaction.atomic
     def set_phone_verified(self, user, phone: str) -> None:
@@ -60,5 +64,3 @@ class AccountAdapter(DefaultAccountAdapter):
             .first()
         )
         return record.user if record else None
-
-

@@ -43,21 +43,27 @@ def user_scope(user) -> Scope:
     if cached is not None:
         return cached
     assignments = list(
-        RoleAssignment.objects.filter(user=user).select_related("page").only(
-            "role", "page__path", "page_id"
-        )
+        RoleAssignment.objects.filter(user=user)
+        .select_related("page")
+        .only("role", "page__path", "page_id")
     )
     roles = frozenset(a.role for a in assignments)
     member = getattr(user, "member", None) if hasattr(user, "member") else None
     ch_ids = ()
     if member is not None and Role.CENTRAL_HOUSEHOLD_HEAD in roles:
-        ch = getattr(member, "central_household", None) if hasattr(member, "central_household") else None
+        ch = (
+            getattr(member, "central_household", None)
+            if hasattr(member, "central_household")
+            else None
+        )
         ch_ids = (ch.pk,) if ch else ()
     scope = Scope(
         is_district=user.is_superuser or Role.DISTRICT_ADMIN in roles,
         roles=roles,
         paths=tuple(
-            a.page.path for a in assignments if a.role in (Role.GRID_COORDINATOR, Role.BRANCH_SECRETARY)
+            a.page.path
+            for a in assignments
+            if a.role in (Role.GRID_COORDINATOR, Role.BRANCH_SECRETARY)
         ),
         group_ids=tuple(a.page_id for a in assignments if a.role == Role.GROUP_LEADER),
         group_paths=tuple(a.page.path for a in assignments if a.role == Role.GROUP_LEADER),
@@ -72,7 +78,9 @@ def _path_q(prefix_field: str, paths) -> Q:
     return reduce(or_, (Q(**{f"{prefix_field}__startswith": p}) for p in paths), Q(pk__in=[]))
 
 
-def _scoped(qs: QuerySet, scope: Scope, *, branch_path: str, group_field: str, extra: Q | None = None):
+def _scoped(
+    qs: QuerySet, scope: Scope, *, branch_path: str, group_field: str, extra: Q | None = None
+):
     if scope.is_district:
         return qs
     q = Q(pk__in=[])
@@ -88,7 +96,9 @@ def _scoped(qs: QuerySet, scope: Scope, *, branch_path: str, group_field: str, e
 def members_visible_to(user, qs: QuerySet) -> QuerySet:
     scope = user_scope(user)
     own = Q(pk=scope.member_id) if scope.member_id else None
-    return _scoped(qs, scope, branch_path="branch__path", group_field="building_group_id", extra=own)
+    return _scoped(
+        qs, scope, branch_path="branch__path", group_field="building_group_id", extra=own
+    )
 
 
 def households_visible_to(user, qs: QuerySet) -> QuerySet:
@@ -97,7 +107,11 @@ def households_visible_to(user, qs: QuerySet) -> QuerySet:
     if scope.central_household_ids:
         extra = Q(central_households__in=scope.central_household_ids)
     qs = _scoped(
-        qs, scope, branch_path="building__branch__path", group_field="building__building_group_id", extra=extra
+        qs,
+        scope,
+        branch_path="building__branch__path",
+        group_field="building__building_group_id",
+        extra=extra,
     )
     return qs.distinct() if extra is not None else qs
 
@@ -121,14 +135,20 @@ def central_households_visible_to(user, qs: QuerySet) -> QuerySet:
     scope = user_scope(user)
     extra = Q(pk__in=scope.central_household_ids) if scope.central_household_ids else None
     return _scoped(
-        qs, scope, branch_path="member__branch__path", group_field="member__building_group_id", extra=extra
+        qs,
+        scope,
+        branch_path="member__branch__path",
+        group_field="member__building_group_id",
+        extra=extra,
     )
 
 
 def visits_visible_to(user, qs: QuerySet) -> QuerySet:
     scope = user_scope(user)
     extra = (
-        Q(central_household_id__in=scope.central_household_ids) if scope.central_household_ids else None
+        Q(central_household_id__in=scope.central_household_ids)
+        if scope.central_household_ids
+        else None
     )
     return _scoped(
         qs,

@@ -10,21 +10,45 @@ from portal.models import AuditEntry, Role, RoleAssignment
 # Model permissions each role gets through one shared group per role.
 ROLE_MODEL_PERMISSIONS = {
     Role.DISTRICT_ADMIN: {
-        "branches": ["building", "household", "resident", "member", "centralhousehold",
-                     "householdvisit", "caretag"],
+        "branches": [
+            "building",
+            "household",
+            "resident",
+            "member",
+            "centralhousehold",
+            "householdvisit",
+            "caretag",
+        ],
         "portal": ["auditentry:view", "roleassignment"],
     },
     Role.GRID_COORDINATOR: {
-        "branches": ["building", "household", "resident", "member", "centralhousehold",
-                     "householdvisit"],
+        "branches": [
+            "building",
+            "household",
+            "resident",
+            "member",
+            "centralhousehold",
+            "householdvisit",
+        ],
     },
     Role.BRANCH_SECRETARY: {
-        "branches": ["building", "household", "resident", "member", "centralhousehold",
-                     "householdvisit"],
+        "branches": [
+            "building",
+            "household",
+            "resident",
+            "member",
+            "centralhousehold",
+            "householdvisit",
+        ],
     },
     Role.GROUP_LEADER: {
-        "branches": ["building:view", "household:view,change", "resident:view,change",
-                     "member:view", "householdvisit:view,add"],
+        "branches": [
+            "building:view",
+            "household:view,change",
+            "resident:view,change",
+            "member:view",
+            "householdvisit:view,add",
+        ],
     },
     Role.CENTRAL_HOUSEHOLD_HEAD: {
         "branches": ["household:view", "centralhousehold:view", "householdvisit:view,add"],
@@ -58,7 +82,9 @@ def _role_group(role: str) -> Group:
     group, created = Group.objects.get_or_create(name=f"role:{role}")
     if created:
         perms = _model_permissions(ROLE_MODEL_PERMISSIONS.get(role, {}))
-        perms.append(Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"))
+        perms.append(
+            Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
+        )
         group.permissions.set(perms)
     return group
 
@@ -92,7 +118,9 @@ def role_assign(*, user, role: str, page: Page | None = None, by=None) -> RoleAs
         user.groups.add(_unit_group(role, page))
     if created:
         audit_record(
-            actor=by, action=AuditEntry.Action.ROLE_GRANT, obj=assignment,
+            actor=by,
+            action=AuditEntry.Action.ROLE_GRANT,
+            obj=assignment,
             detail=f"{user.username} {role} {page.pk if page else ''}",
         )
     return assignment
@@ -102,7 +130,9 @@ def role_assign(*, user, role: str, page: Page | None = None, by=None) -> RoleAs
 def role_revoke(*, assignment: RoleAssignment, by=None) -> None:
     user, role, page = assignment.user, assignment.role, assignment.page
     audit_record(
-        actor=by, action=AuditEntry.Action.ROLE_REVOKE, obj=assignment,
+        actor=by,
+        action=AuditEntry.Action.ROLE_REVOKE,
+        obj=assignment,
         detail=f"{user.username} {role} {page.pk if page else ''}",
     )
     assignment.delete()

@@ -21,13 +21,15 @@ def validate_id_number(value: str) -> None:
     """Resident ID (GB 11643-1999): 18 characters, a valid birth date and check digit."""
     value = (value or "").strip().upper()
     if not _ID_RE.match(value):
-        raise ValidationError(_("The ID number must be 17 digits followed by a digit or X."),
-                              code="id_format")
+        raise ValidationError(
+            _("The ID number must be 17 digits followed by a digit or X."), code="id_format"
+        )
     try:
         date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise ValidationError(_("The birth date inside the ID number is not a real date."),
-                              code="id_birth_date") from None
+        raise ValidationError(
+            _("The birth date inside the ID number is not a real date."), code="id_birth_date"
+        ) from None
     if id_check_digit(value[:17]) != value[17]:
         raise ValidationError(_("The ID number's check digit is wrong."), code="id_check_digit")
 

@@ -25,7 +25,15 @@ class AuditViewSet(ModelViewSet):
     menu_label = _("Audit log")
     menu_order = 900
     add_to_admin_menu = True
-    list_display = ["created_at", "actor_name", "action", "object_type", "object_repr", "field", "ip_address"]
+    list_display = [
+        "created_at",
+        "actor_name",
+        "action",
+        "object_type",
+        "object_repr",
+        "field",
+        "ip_address",
+    ]
     list_filter = ["action"]
     search_fields = ["actor_name", "object_repr"]
     list_per_page = 50

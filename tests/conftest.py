@@ -30,7 +30,9 @@ def users(tree):
     leader = make_user("leader")
     role_assign(user=leader, role=Role.GROUP_LEADER, page=tree.group_a)
     member_user = make_user("member")
-    own = make_member(branch=tree.branch_a, building_group=tree.group_a, name="赵敏", user=member_user)
+    own = make_member(
+        branch=tree.branch_a, building_group=tree.group_a, name="赵敏", user=member_user
+    )
     role_assign(user=member_user, role=Role.MEMBER, page=tree.branch_a)
     volunteer = make_user("volunteer")
     role_assign(user=volunteer, role=Role.VOLUNTEER)
@@ -39,8 +41,15 @@ def users(tree):
     for u in (district, coordinator, secretary, secretary_b):
         activate_totp(u)
     return SimpleNamespace(
-        district=district, coordinator=coordinator, secretary=secretary, secretary_b=secretary_b,
-        leader=leader, member=member_user, volunteer=volunteer, partner=partner, own_member=own,
+        district=district,
+        coordinator=coordinator,
+        secretary=secretary,
+        secretary_b=secretary_b,
+        leader=leader,
+        member=member_user,
+        volunteer=volunteer,
+        partner=partner,
+        own_member=own,
     )
 
 
@@ -48,8 +57,13 @@ def users(tree):
 def members(tree):
     """Members in both branches: some opted in to a public badge, some not."""
     return SimpleNamespace(
-        a_public=make_member(branch=tree.branch_a, building_group=tree.group_a, name="刘洋",
-                             public_badge=True, badge_title="党员示范岗"),
+        a_public=make_member(
+            branch=tree.branch_a,
+            building_group=tree.group_a,
+            name="刘洋",
+            public_badge=True,
+            badge_title="党员示范岗",
+        ),
         a_private=make_member(branch=tree.branch_a, building_group=tree.group_a, name="陈静"),
         a_other_group=make_member(branch=tree.branch_a, name="杨磊"),
         b_private=make_member(branch=tree.branch_b, building_group=tree.group_b, name="黄强"),
@@ -58,5 +72,3 @@ def members(tree):
 
 def chromium_available():
     return shutil.which("chromium") is not None or shutil.which("chromium-browser") is not None
-
-

@@ -39,7 +39,9 @@ def add_page(parent, page):
 def build_tree():
     """District → L1 → L2 → two L3 grids, each with a branch and a building group."""
     root = Page.get_first_root_node()
-    district = add_page(root, DistrictPage(title="示范区", slug="district", title_en="Demo District"))
+    district = add_page(
+        root, DistrictPage(title="示范区", slug="district", title_en="Demo District")
+    )
     site = Site.objects.get(is_default_site=True)
     site.root_page = district
     site.save()
@@ -49,16 +51,32 @@ def build_tree():
     grid3a = add_page(grid2, GridPage(title="幸福里三级网格", slug="g3a", level="3"))
     grid3b = add_page(grid2, GridPage(title="光明路三级网格", slug="g3b", level="3"))
     other_l1 = add_page(district, GridPage(title="西城一级网格", slug="g1b", level="1"))
-    branch_a = add_page(grid3a, GridBranchPage(title="幸福里网格党支部", slug="branch-a", leader_public_name="王书记"))
+    branch_a = add_page(
+        grid3a,
+        GridBranchPage(title="幸福里网格党支部", slug="branch-a", leader_public_name="王书记"),
+    )
     branch_b = add_page(grid3b, GridBranchPage(title="光明路网格党支部", slug="branch-b"))
     group_a = add_page(branch_a, BuildingGroupPage(title="幸福里3号楼党小组", slug="group-a"))
     group_b = add_page(branch_b, BuildingGroupPage(title="光明路8号楼党小组", slug="group-b"))
-    building_a = Building.objects.create(branch=branch_a, building_group=group_a, estate="幸福里小区", name="3号楼")
-    building_b = Building.objects.create(branch=branch_b, building_group=group_b, estate="光明路小区", name="8号楼")
+    building_a = Building.objects.create(
+        branch=branch_a, building_group=group_a, estate="幸福里小区", name="3号楼"
+    )
+    building_b = Building.objects.create(
+        branch=branch_b, building_group=group_b, estate="光明路小区", name="8号楼"
+    )
     return SimpleNamespace(
-        district=district, grid1=grid1, grid2=grid2, grid3a=grid3a, grid3b=grid3b, other_l1=other_l1,
-        branch_a=branch_a, branch_b=branch_b, group_a=group_a, group_b=group_b,
-        building_a=building_a, building_b=building_b,
+        district=district,
+        grid1=grid1,
+        grid2=grid2,
+        grid3a=grid3a,
+        grid3b=grid3b,
+        other_l1=other_l1,
+        branch_a=branch_a,
+        branch_b=branch_b,
+        group_a=group_a,
+        group_b=group_b,
+        building_a=building_a,
+        building_b=building_b,
     )
 
 
@@ -76,7 +94,9 @@ def make_household(*, building, room="1单元101", head_name="李娜", **kwargs)
 
 
 def make_user(username, **kwargs):
-    return get_user_model().objects.create_user(username=username, password="pw-Test-12345", **kwargs)
+    return get_user_model().objects.create_user(
+        username=username, password="pw-Test-12345", **kwargs
+    )
 
 
 def activate_totp(user):

@@ -19,9 +19,7 @@ SECRET_KEY = _required("SECRET_KEY")
 FIELD_ENCRYPTION_KEYS = _required("FIELD_ENCRYPTION_KEY").split(",")
 FIELD_HASH_KEY = _required("FIELD_HASH_KEY")
 ALLOWED_HOSTS = _required("ALLOWED_HOSTS").split(",")
-CSRF_TRUSTED_ORIGINS = [
-    o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o
-]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = os.environ.get("SECURE_SSL_REDIRECT", "1") == "1"
@@ -30,6 +28,10 @@ CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = os.environ.get("SECURE_HSTS_PRELOAD", "0") == "1"
+# Submitting a domain to the browsers' HSTS preload list is hard to undo and is the
+# district's call (it covers every subdomain), so preload is opt-in and its
+# reminder (security.W021) is silenced unless it is switched on.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

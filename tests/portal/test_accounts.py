@@ -22,10 +22,15 @@ def _clean():
 
 
 def _sign_up(client, phone, username="newuser"):
-    return client.post("/accounts/signup/", {
-        "phone": phone, "username": username,
-        "password1": "Tongxin-Str0ng-pw", "password2": "Tongxin-Str0ng-pw",
-    })
+    return client.post(
+        "/accounts/signup/",
+        {
+            "phone": phone,
+            "username": username,
+            "password1": "Tongxin-Str0ng-pw",
+            "password2": "Tongxin-Str0ng-pw",
+        },
+    )
 
 
 def test_sign_up_links_member_only_after_the_code(client, tree):
@@ -86,7 +91,9 @@ def test_failed_logins_are_throttled(client, db):
     response = client.post("/en/accounts/login/", {"login": "bob", "password": "pw-Test-12345"})
     assert response.status_code in (200, 429)
     assert "_auth_user_id" not in client.session
-    assert "Too many failed login attempts" in response.content.decode() or response.status_code == 429
+    assert (
+        "Too many failed login attempts" in response.content.decode() or response.status_code == 429
+    )
 
 
 def test_admin_login_goes_through_the_throttled_portal_login(client, db):

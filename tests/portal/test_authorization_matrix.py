@@ -3,8 +3,17 @@ denied response carries none of the record's data. Later issues add rows."""
 
 import pytest
 
-ROLES = ["anonymous", "district", "coordinator", "secretary", "secretary_b", "leader",
-         "member", "volunteer", "partner"]
+ROLES = [
+    "anonymous",
+    "district",
+    "coordinator",
+    "secretary",
+    "secretary_b",
+    "leader",
+    "member",
+    "volunteer",
+    "partner",
+]
 ADMIN_ROLES = {"district", "coordinator", "secretary", "secretary_b", "leader"}
 EVERYONE = set(ROLES)
 SIGNED_IN = EVERYONE - {"anonymous"}
@@ -21,41 +30,90 @@ def _urls(tree, members):
         "admin dashboard": ("get", "/admin/", None, ADMIN_ROLES, "wagtail"),
         "member list": ("get", "/admin/members/", None, ADMIN_ROLES, None),
         "edit member in branch A": (
-            "get", f"/admin/members/edit/{a.pk}/", None, {"district", "coordinator", "secretary"}, "陈静"),
+            "get",
+            f"/admin/members/edit/{a.pk}/",
+            None,
+            {"district", "coordinator", "secretary"},
+            "陈静",
+        ),
         "edit member in branch B": (
-            "get", f"/admin/members/edit/{b.pk}/", None, {"district", "coordinator", "secretary_b"},
-            "黄强"),
+            "get",
+            f"/admin/members/edit/{b.pk}/",
+            None,
+            {"district", "coordinator", "secretary_b"},
+            "黄强",
+        ),
         "delete member in branch B": (
-            "post", f"/admin/members/delete/{b.pk}/", {}, {"district", "coordinator", "secretary_b"},
-            None),
+            "post",
+            f"/admin/members/delete/{b.pk}/",
+            {},
+            {"district", "coordinator", "secretary_b"},
+            None,
+        ),
         "private values in branch A": (
-            "get", f"/admin/private/member/{a.pk}/", None,
-            {"district", "coordinator", "secretary", "leader"}, "陈静"),
+            "get",
+            f"/admin/private/member/{a.pk}/",
+            None,
+            {"district", "coordinator", "secretary", "leader"},
+            "陈静",
+        ),
         "reveal ID in branch A": (
-            "post", f"/admin/private/member/{a.pk}/", {"field": "id_number"},
-            {"district", "coordinator", "secretary"}, a.id_number),
+            "post",
+            f"/admin/private/member/{a.pk}/",
+            {"field": "id_number"},
+            {"district", "coordinator", "secretary"},
+            a.id_number,
+        ),
         "reveal ID in branch B": (
-            "post", f"/admin/private/member/{b.pk}/", {"field": "id_number"},
-            {"district", "coordinator", "secretary_b"}, b.id_number),
+            "post",
+            f"/admin/private/member/{b.pk}/",
+            {"field": "id_number"},
+            {"district", "coordinator", "secretary_b"},
+            b.id_number,
+        ),
         "household list": ("get", "/admin/households/", None, ADMIN_ROLES, None),
         "audit log": ("get", "/admin/audit/", None, {"district"}, None),
         "explore branch B pages": (
-            "get", f"/admin/pages/{tree.branch_b.pk}/", None, {"district", "coordinator", "secretary_b"},
-            "光明路8号楼党小组"),
+            "get",
+            f"/admin/pages/{tree.branch_b.pk}/",
+            None,
+            {"district", "coordinator", "secretary_b"},
+            "光明路8号楼党小组",
+        ),
         "edit branch B page": (
-            "get", f"/admin/pages/{tree.branch_b.pk}/edit/", None,
-            {"district", "coordinator", "secretary_b"}, "光明路网格党支部"),
+            "get",
+            f"/admin/pages/{tree.branch_b.pk}/edit/",
+            None,
+            {"district", "coordinator", "secretary_b"},
+            "光明路网格党支部",
+        ),
         "edit branch A page": (
-            "get", f"/admin/pages/{tree.branch_a.pk}/edit/", None,
-            {"district", "coordinator", "secretary"}, "幸福里网格党支部"),
+            "get",
+            f"/admin/pages/{tree.branch_a.pk}/edit/",
+            None,
+            {"district", "coordinator", "secretary"},
+            "幸福里网格党支部",
+        ),
     }
 
 
 CASES = [
-    "home page", "branch page", "group page", "my page", "admin dashboard", "member list",
-    "edit member in branch A", "edit member in branch B", "delete member in branch B",
-    "private values in branch A", "reveal ID in branch A", "reveal ID in branch B",
-    "household list", "audit log", "explore branch B pages", "edit branch B page",
+    "home page",
+    "branch page",
+    "group page",
+    "my page",
+    "admin dashboard",
+    "member list",
+    "edit member in branch A",
+    "edit member in branch B",
+    "delete member in branch B",
+    "private values in branch A",
+    "reveal ID in branch A",
+    "reveal ID in branch B",
+    "household list",
+    "audit log",
+    "explore branch B pages",
+    "edit branch B page",
     "edit branch A page",
 ]
 
@@ -119,10 +177,16 @@ def test_secretary_cannot_add_member_to_another_branch(client, tree, users):
 
     client.force_login(users.secretary)
     before = Member.objects.count()
-    response = client.post("/admin/members/new/", {
-        "name": "越权", "gender": "M", "id_number": make_id_number(), "status": "full",
-        "branch": tree.branch_b.pk,
-    })
+    response = client.post(
+        "/admin/members/new/",
+        {
+            "name": "越权",
+            "gender": "M",
+            "id_number": make_id_number(),
+            "status": "full",
+            "branch": tree.branch_b.pk,
+        },
+    )
     assert response.status_code == 200  # the form comes back with an error
     assert Member.objects.count() == before
     assert "越权" in response.content.decode()  # nothing the user typed is lost

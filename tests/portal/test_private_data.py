@@ -16,8 +16,10 @@ from tests.factories import make_household, make_member
 def test_private_values_are_ciphertext_in_the_database(tree):
     member = make_member(branch=tree.branch_a, id_number="11010519491231002X", phone="13812345678")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id_number, phone, id_number_hash FROM branches_member WHERE id = %s",
-                       [member.pk])
+        cursor.execute(
+            "SELECT id_number, phone, id_number_hash FROM branches_member WHERE id = %s",
+            [member.pk],
+        )
         id_cipher, phone_cipher, id_hash = cursor.fetchone()
     assert "11010519491231002X" not in id_cipher and "13812345678" not in phone_cipher
     assert id_hash == keyed_hash("11010519491231002X")
@@ -73,22 +75,36 @@ def test_member_list_and_export_show_only_masked_values(client, users, members):
     body = client.get("/admin/members/").content.decode()
     assert member.id_number not in body and member.phone not in body
     assert member.id_number_masked in body
-    export = b"".join(client.get("/admin/members/?export=csv").streaming_content).decode("utf-8-sig")
+    export = b"".join(client.get("/admin/members/?export=csv").streaming_content).decode(
+        "utf-8-sig"
+    )
     assert member.id_number not in export and member.phone not in export
     assert member.id_number_masked in export
-    assert AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT, actor=users.secretary).exists()
+    assert AuditEntry.objects.filter(
+        action=AuditEntry.Action.EXPORT, actor=users.secretary
+    ).exists()
 
 
-def test_edit_form_never_shows_private_values_and_keeps_them_when_left_empty(client, users, members):
+def test_edit_form_never_shows_private_values_and_keeps_them_when_left_empty(
+    client, users, members
+):
     client.force_login(users.secretary)
     member = members.a_private
     url = f"/admin/members/edit/{member.pk}/"
     body = client.get(url).content.decode()
     assert member.id_number not in body and member.phone not in body
-    response = client.post(url, {
-        "name": "陈静", "gender": "F", "id_number": "", "phone": "", "status": "full",
-        "branch": member.branch_id, "building_group": member.building_group_id,
-    })
+    response = client.post(
+        url,
+        {
+            "name": "陈静",
+            "gender": "F",
+            "id_number": "",
+            "phone": "",
+            "status": "full",
+            "branch": member.branch_id,
+            "building_group": member.building_group_id,
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     fresh = Member.objects.get(pk=member.pk)
     assert fresh.id_number == member.id_number and fresh.phone == member.phone
@@ -97,20 +113,32 @@ def test_edit_form_never_shows_private_values_and_keeps_them_when_left_empty(cli
 def test_edit_form_refuses_a_bad_id_number_and_changes_nothing(client, users, members):
     client.force_login(users.secretary)
     member = members.a_private
-    response = client.post(f"/admin/members/edit/{member.pk}/", {
-        "name": "陈静改", "gender": "F", "id_number": "110101199001011235", "status": "full",
-        "branch": member.branch_id,
-    })
+    response = client.post(
+        f"/admin/members/edit/{member.pk}/",
+        {
+            "name": "陈静改",
+            "gender": "F",
+            "id_number": "110101199001011235",
+            "status": "full",
+            "branch": member.branch_id,
+        },
+    )
     assert response.status_code == 200
     assert Member.objects.get(pk=member.pk).name == "陈静"
 
 
 def test_duplicate_id_number_is_refused_with_a_message(client, users, members):
     client.force_login(users.secretary)
-    response = client.post("/admin/members/new/", {
-        "name": "重复", "gender": "M", "id_number": members.a_private.id_number, "status": "full",
-        "branch": members.a_private.branch_id,
-    })
+    response = client.post(
+        "/admin/members/new/",
+        {
+            "name": "重复",
+            "gender": "M",
+            "id_number": members.a_private.id_number,
+            "status": "full",
+            "branch": members.a_private.branch_id,
+        },
+    )
     assert response.status_code == 200
     assert not Member.objects.filter(name="重复").exists()
 
@@ -118,7 +146,9 @@ def test_duplicate_id_number_is_refused_with_a_message(client, users, members):
 def test_reveal_is_audited_and_shows_one_value(client, users, members):
     client.force_login(users.secretary)
     member = members.a_private
-    body = client.post(f"/admin/private/member/{member.pk}/", {"field": "id_number"}).content.decode()
+    body = client.post(
+        f"/admin/private/member/{member.pk}/", {"field": "id_number"}
+    ).content.decode()
     assert member.id_number in body
     assert member.phone not in body
     entry = AuditEntry.objects.get(action=AuditEntry.Action.REVEAL)
@@ -140,7 +170,9 @@ def test_group_leader_sees_masked_values_but_cannot_reveal(client, users, member
 def test_household_reveal_of_address(client, users, tree):
     household = make_household(building=tree.building_a)
     client.force_login(users.district)
-    body = client.post(f"/admin/private/household/{household.pk}/", {"field": "address"}).content.decode()
+    body = client.post(
+        f"/admin/private/household/{household.pk}/", {"field": "address"}
+    ).content.decode()
     assert household.address in body
 
 

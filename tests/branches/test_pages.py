@@ -1,0 +1,93 @@
+"""Public pages of the organisation tree: what they show, what they hide, and a
+query count that does not grow with the data."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from wagtail.models import Page
+
+from branches.models import BuildingGroupPage, GridPage
+from tests.factories import add_page, make_member
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_branch_page_query_count_does_not_grow_with_members_or_groups(client, tree):
+    small = _queries(client, tree.branch_a.url)
+    for i in range(30):
+        make_member(
+            branch=tree.branch_a, name=f"成员{i}", public_badge=True, badge_title="党员示范岗"
+        )
+    for i in range(8):
+        add_page(tree.branch_a, BuildingGroupPage(title=f"{i}号楼党小组", slug=f"g-{i}"))
+    big = _queries(client, tree.branch_a.url)
+    assert big == small
+
+
+def test_grid_page_query_count_does_not_grow_with_children(client, tree):
+    add_page(tree.grid3a, GridPage(title="微网格", slug="m", level="micro"))
+    small = _queries(client, tree.grid3a.url)
+    for i in range(12):
+        add_page(tree.grid3a, GridPage(title=f"微网格{i}", slug=f"m-{i}", level="micro"))
+    assert _queries(client, tree.grid3a.url) == small
+
+
+def test_branch_page_shows_public_fields_and_only_opted_in_members(client, tree, members):
+    body = client.get(tree.branch_a.url).content.decode()
+    assert "王书记" in body
+    assert "刘洋" in body and "党员示范岗" in body
+    assert "陈静" not in body and "杨磊" not in body
+    assert "幸福里3号楼党小组" in body
+
+
+def test_branch_page_renders_in_english(client, tree):
+    tree.branch_a.title_en = "Xingfuli Grid Party Branch"
+    tree.branch_a.save_revision().publish()
+    body = client.get("/en" + tree.branch_a.url).content.decode()
+    assert "Xingfuli Grid Party Branch" in body
+    assert 'lang="en"' in body
+
+
+def test_unpublished_unit_is_not_listed_or_served(client, tree):
+    tree.group_a.unpublish()
+    assert "幸福里3号楼党小组" not in client.get(tree.branch_a.url).content.decode()
+    assert client.get(Page.objects.get(pk=tree.group_a.pk).url or "/x/").status_code == 404
+
+
+def test_second_branch_under_a_grid_is_refused(tree):
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from branches.models import GridBranchPage
+
+    with pytest.raises(ValidationError):
+        add_page(tree.grid3a, GridBranchPage(title="第二个支部", slug="second"))
+
+
+def test_branch_under_a_second_level_grid_is_refused(tree):
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from branches.models import GridBranchPage
+
+    with pytest.raises(ValidationError):
+        add_page(tree.grid2, GridBranchPage(title="错位支部", slug="misplaced"))
+
+
+def test_dedicated_grid_hangs_off_any_level_and_needs_a_kind(tree):
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    school = add_page(
+        tree.grid2,
+        GridPage(
+            title="实验小学专属网格", slug="school", level="dedicated", dedicated_kind="school"
+        ),
+    )
+    assert school.get_parent().pk == tree.grid2.pk
+    with pytest.raises(ValidationError):
+        add_page(tree.grid2, GridPage(title="无类型专属网格", slug="nokind", level="dedicated"))
