@@ -90,7 +90,11 @@ class ScopedUsageView(InScopeObjectMixin, generic.UsageView):
 def _grid_choices(request):
     if request is None:
         return GridPage.objects.none()
-    qs = GridPage.objects.exclude(level=GridPage.Level.MICRO).order_by("path")
+    # Branches sit under third-level grids and have their own filter; grids of
+    # levels 1 and 2 are the useful roll-ups (and keep the select short).
+    qs = GridPage.objects.filter(level__in=[GridPage.Level.FIRST, GridPage.Level.SECOND]).order_by(
+        "path"
+    )
     return pages_in_scope(request.user, qs) if not _is_district(request) else qs
 
 

@@ -1,12 +1,18 @@
-"""The audit log in the admin: district administrators read it; nobody edits it."""
+"""The audit log (district administrators read it; nobody edits it) and role
+assignments (district administrators grant and revoke them) in the admin."""
 
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.panels import FieldPanel, ObjectList
+from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
-from portal.models import AuditEntry
+from portal.models import AuditEntry, Role, RoleAssignment
+from portal.roles import user_scope
+from portal.services import role_assign, role_revoke
 
 
 class ReadOnlyPolicy(ModelPermissionPolicy):
@@ -45,3 +51,94 @@ class AuditViewSet(ModelViewSet):
 @hooks.register("register_admin_viewset")
 def register_audit():
     return AuditViewSet("audit")
+
+
+# --- Role assignments: district administrators grant and revoke roles -----------------
+
+
+class RoleAssignmentForm(WagtailAdminModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        role, page = cleaned.get("role"), cleaned.get("page")
+        expected = _unit_types().get(role)
+        if expected is not None:
+            if page is None:
+                self.add_error("page", _("This role needs a unit of the organisation tree."))
+            elif not isinstance(page.specific, expected[0]) or not expected[1](page.specific):
+                self.add_error("page", expected[2])
+        return cleaned
+
+
+def _unit_types():
+    from branches.models import BuildingGroupPage, GridBranchPage, GridPage
+
+    levels = (GridPage.Level.FIRST, GridPage.Level.SECOND, GridPage.Level.THIRD)
+    return {
+        Role.GRID_COORDINATOR: (
+            GridPage,
+            lambda p: p.level in levels,
+            _("A coordinator's unit is a grid of level 1, 2 or 3."),
+        ),
+        Role.BRANCH_SECRETARY: (
+            GridBranchPage,
+            lambda p: True,
+            _("A secretary's unit is a grid party branch."),
+        ),
+        Role.GROUP_LEADER: (
+            BuildingGroupPage,
+            lambda p: True,
+            _("A group leader's unit is a building party group."),
+        ),
+    }
+
+
+class RoleAssignmentCreateView(generic.CreateView):
+    def save_instance(self):
+        data = self.form.cleaned_data
+        return role_assign(
+            user=data["user"], role=data["role"], page=data.get("page"), by=self.request.user
+        )
+
+
+class RoleAssignmentDeleteView(generic.DeleteView):
+    def delete_action(self):
+        role_revoke(assignment=self.object, by=self.request.user)
+
+
+class RoleAssignmentPolicy(ModelPermissionPolicy):
+    """Only district administrators manage roles (no editing: revoke and grant anew)."""
+
+    def user_has_permission(self, user, action):
+        if action == "change":
+            return False
+        return user.is_active and (user.is_superuser or user_scope(user).is_district)
+
+
+register_permission_policy(RoleAssignment, RoleAssignmentPolicy(RoleAssignment))
+
+
+class RoleAssignmentViewSet(ModelViewSet):
+    model = RoleAssignment
+    icon = "key"
+    menu_label = _("Roles")
+    menu_order = 890
+    add_to_admin_menu = True
+    add_view_class = RoleAssignmentCreateView
+    delete_view_class = RoleAssignmentDeleteView
+    list_display = ["user", "role", "page", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__username"]
+    list_per_page = 50
+    copy_view_enabled = False
+    form_fields = ["user", "role", "page"]
+
+    def get_edit_handler(self):
+        return ObjectList(
+            [FieldPanel("user"), FieldPanel("role"), FieldPanel("page")],
+            base_form_class=RoleAssignmentForm,
+        ).bind_to_model(self.model)
+
+
+@hooks.register("register_admin_viewset")
+def register_roles():
+    return RoleAssignmentViewSet("roles")

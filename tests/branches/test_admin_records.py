@@ -26,8 +26,10 @@ def test_member_list_filters_by_grid_and_branch(client, tree, users, members):
     client.force_login(users.district)
     body = client.get(f"/admin/members/?branch={tree.branch_b.pk}").content.decode()
     assert "黄强" in body and "刘洋" not in body
-    body = client.get(f"/admin/members/?grid={tree.grid3a.pk}").content.decode()
-    assert "刘洋" in body and "黄强" not in body
+    body = client.get(f"/admin/members/?grid={tree.grid2.pk}").content.decode()
+    assert "刘洋" in body and "黄强" in body
+    body = client.get(f"/admin/members/?grid={tree.other_l1.pk}").content.decode()
+    assert "刘洋" not in body and "黄强" not in body
 
 
 def test_member_list_paginates(client, tree, users):

@@ -19,7 +19,7 @@ EVERYONE = set(ROLES)
 SIGNED_IN = EVERYONE - {"anonymous"}
 
 
-def _urls(tree, members):
+def _urls(tree, members, volunteer_pk):
     a, b = members.a_private, members.b_private
     return {
         # name: (method, url, data, allowed roles, text that only an allowed response may contain)
@@ -73,6 +73,14 @@ def _urls(tree, members):
         ),
         "household list": ("get", "/admin/households/", None, ADMIN_ROLES, None),
         "audit log": ("get", "/admin/audit/", None, {"district"}, None),
+        "role assignments": ("get", "/admin/roles/", None, {"district"}, None),
+        "grant a role": (
+            "post",
+            "/admin/roles/new/",
+            {"user": volunteer_pk, "role": "branch_secretary", "page": tree.branch_b.pk},
+            {"district"},
+            None,
+        ),
         "explore branch B pages": (
             "get",
             f"/admin/pages/{tree.branch_b.pk}/",
@@ -111,6 +119,8 @@ CASES = [
     "reveal ID in branch A",
     "reveal ID in branch B",
     "household list",
+    "role assignments",
+    "grant a role",
     "audit log",
     "explore branch B pages",
     "edit branch B page",
@@ -121,7 +131,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("role", ROLES)
 def test_authorization_matrix(client, tree, users, members, role, case):
-    method, url, data, allowed, marker = _urls(tree, members)[case]
+    method, url, data, allowed, marker = _urls(tree, members, users.volunteer.pk)[case]
     if role != "anonymous":
         client.force_login(getattr(users, role))
     if method == "get":
@@ -141,6 +151,11 @@ def test_authorization_matrix(client, tree, users, members, role, case):
             assert "/accounts/login/" in response["Location"] or "/admin/" in response["Location"]
         if marker:
             assert marker not in body, (role, case)
+    if case == "grant a role":
+        from portal.models import RoleAssignment
+
+        granted = RoleAssignment.objects.filter(user=users.volunteer, role="branch_secretary")
+        assert granted.exists() == (role in allowed), role
 
 
 def test_denied_delete_leaves_the_record(client, users, members):
