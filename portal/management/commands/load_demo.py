@@ -1,0 +1,86 @@
+"""``python manage.py load_demo [--scale small|seed] [--seed N]``: demo data and
+demo accounts (one per role). See portal/demo.py."""
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from portal import demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo district and one demo account per role. --scale small (default) "
+        "is quick; --scale seed builds the district at DESIGN.md scale for benchmarks."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--scale", choices=sorted(demo.SCALES), default="small")
+        parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+
+    def handle(self, *args, scale, seed, verbosity=1, **options):
+        loaded = demo.existing_demo()
+        if loaded == "other":
+            raise CommandError(
+                "This database already has a district that is not the demo; "
+                "load the demo into an empty database (e.g. DATABASE_URL=sqlite:////tmp/demo.sqlite3)."
+            )
+        if loaded is not None and loaded != scale:
+            raise CommandError(
+                f"The {loaded!r} demo is already loaded here; to load the {scale!r} demo, "
+                "delete the database (or point DATABASE_URL at a new file), migrate, and run again."
+            )
+        if loaded == scale:
+            self.stdout.write(f"The {scale} demo is already loaded; nothing changed.")
+        else:
+            self.stdout.write(f"Loading the {scale} demo (seed {seed})…")
+            out = self.stdout.write if verbosity >= 1 else None
+            result = demo.load(demo.SCALES[scale], seed=seed, out=out)
+            # Bulk inserts skip the save signals, so index the pages for admin search.
+            call_command("update_index", verbosity=0)
+            total = dict(result.timings)["total"]
+            self.stdout.write(self.style.SUCCESS(f"Loaded in {total:.1f} s."))
+            for name, count in result.counts.items():
+                self.stdout.write(f"  {name:<24} {count:>9,}")
+        self.print_accounts()
+
+    def print_accounts(self):
+        rows = demo.demo_accounts()
+        if not rows:
+            return
+        self.stdout.write("")
+        self.stdout.write(f"Demo accounts (password for all: {demo.DEMO_PASSWORD})")
+        headers = ("username", "password", "role", "unit", "MFA", "what they can do")
+        table = [
+            (
+                r["username"],
+                r["password"],
+                r["role"],
+                r["unit"],
+                "TOTP" if r["mfa"] else "",
+                r["can_do"],
+            )
+            for r in rows
+        ]
+        widths = [max(_width(str(x)) for x in col) for col in zip(headers, *table, strict=False)]
+        for row in (headers, *table):
+            cells = [_pad(str(cell), w) for cell, w in zip(row, widths, strict=True)]
+            self.stdout.write("  ".join(cells).rstrip())
+        self.stdout.write("")
+        self.stdout.write(
+            f"TOTP accounts share the demo secret {demo.DEMO_TOTP_SECRET} "
+            "(add it to an authenticator app), or run: python manage.py demo_totp <username>"
+        )
+        self.stdout.write(
+            "Recovery codes (same for each TOTP account): "
+            + " ".join(demo.demo_recovery_codes()[:3])
+            + " …"
+        )
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
