@@ -13,7 +13,10 @@ from wagtail.admin.views import generic
 from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from branches import views
+from branches import (
+    import_views,  # noqa: F401  (import admin URLs and the Import menu)
+    views,
+)
 from branches.choosers import household_chooser_viewset
 from branches.forms import (
     CentralHouseholdForm,

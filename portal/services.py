@@ -8,39 +8,21 @@ from portal.audit import audit_record
 from portal.models import AuditEntry, Role, RoleAssignment
 
 # Model permissions each role gets through one shared group per role.
+BRANCH_RECORDS = [
+    "building",
+    "household",
+    "resident",
+    "member",
+    "centralhousehold",
+    "householdvisit",
+]
 ROLE_MODEL_PERMISSIONS = {
     Role.DISTRICT_ADMIN: {
-        "branches": [
-            "building",
-            "household",
-            "resident",
-            "member",
-            "centralhousehold",
-            "householdvisit",
-            "caretag",
-        ],
+        "branches": [*BRANCH_RECORDS, "caretag"],
         "portal": ["auditentry:view", "roleassignment"],
     },
-    Role.GRID_COORDINATOR: {
-        "branches": [
-            "building",
-            "household",
-            "resident",
-            "member",
-            "centralhousehold",
-            "householdvisit",
-        ],
-    },
-    Role.BRANCH_SECRETARY: {
-        "branches": [
-            "building",
-            "household",
-            "resident",
-            "member",
-            "centralhousehold",
-            "householdvisit",
-        ],
-    },
+    Role.GRID_COORDINATOR: {"branches": BRANCH_RECORDS},
+    Role.BRANCH_SECRETARY: {"branches": BRANCH_RECORDS},
     Role.GROUP_LEADER: {
         "branches": [
             "building:view",

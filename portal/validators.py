@@ -25,11 +25,15 @@ def validate_id_number(value: str) -> None:
             _("The ID number must be 17 digits followed by a digit or X."), code="id_format"
         )
     try:
-        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+        birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise ValidationError(
             _("The birth date inside the ID number is not a real date."), code="id_birth_date"
         ) from None
+    if birth > date.today() or birth.year < 1900:
+        raise ValidationError(
+            _("The birth date inside the ID number is not a real date."), code="id_birth_date"
+        )
     if id_check_digit(value[:17]) != value[17]:
         raise ValidationError(_("The ID number's check digit is wrong."), code="id_check_digit")
 

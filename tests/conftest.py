@@ -72,3 +72,15 @@ def members(tree):
 
 def chromium_available():
     return shutil.which("chromium") is not None or shutil.which("chromium-browser") is not None
+
+
+@pytest.fixture(autouse=True)
+def _chinese_first():
+    """A request to /en/… leaves English active in the test thread; start each
+    test in the site's default language."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

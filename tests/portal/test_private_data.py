@@ -1,5 +1,7 @@
 """Encryption at rest, masking everywhere, audited reveals, an uneditable audit log."""
 
+from datetime import date
+
 import pytest
 from django.db import connection
 from hypothesis import given
@@ -45,12 +47,21 @@ def test_masked_id_never_shows_the_middle(value):
     assert masked[3:-4] == "*" * (len(value) - 7)
 
 
-@given(st.dates(), st.integers(min_value=0, max_value=999))
+@given(
+    st.dates(min_value=date(1900, 1, 1), max_value=date.today()),
+    st.integers(min_value=0, max_value=999),
+)
 def test_generated_id_numbers_validate(birth, seq):
     first17 = f"110101{birth:%Y%m%d}{seq:03d}"
-    if birth.year < 1000:
-        return
     validate_id_number(first17 + id_check_digit(first17))
+
+
+def test_id_number_with_a_future_birth_date_is_refused():
+    from django.core.exceptions import ValidationError
+
+    first17 = f"110101{date.today().year + 1}0101123"
+    with pytest.raises(ValidationError):
+        validate_id_number(first17 + id_check_digit(first17))
 
 
 @pytest.mark.parametrize("bad", ["110101199001011235", "11010119900230123X", "1101011990", "abc"])

@@ -13,7 +13,9 @@ def test_district_admin_grants_a_secretary_role_that_opens_the_branch(client, tr
         {"user": users.volunteer.pk, "role": "branch_secretary", "page": tree.branch_b.pk},
     )
     assert response.status_code == 302
-    assert GroupPagePermission.objects.filter(group__user=users.volunteer, page=tree.branch_b).exists()
+    assert GroupPagePermission.objects.filter(
+        group__user=users.volunteer, page=tree.branch_b
+    ).exists()
     activate_totp(users.volunteer)
     client.force_login(users.volunteer)
     assert client.get(f"/admin/pages/{tree.branch_b.pk}/edit/").status_code == 200

@@ -1,0 +1,59 @@
+"""Template helpers for the public site shell and the organisation pages."""
+
+from django import template
+from django.conf import settings
+from django.urls import translate_url
+from django.utils.html import linebreaks
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from wagtail.rich_text import expand_db_html
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def language_switch_next(context):
+    """The current page's URL in the default language, for set_language's ``next``.
+
+    set_language runs at an unprefixed URL, so it resolves ``next`` with the default
+    language active and then reverses it in the chosen one; handing it the
+    default-language URL lands the user on the same page in either language.
+    """
+    request = context.get("request")
+    if request is None:
+        return "/"
+    return translate_url(request.get_full_path(), settings.LANGUAGE_CODE)
+
+
+@register.simple_tag
+def org_ancestors(page):
+    """The page's ancestors below the tree root, outermost first (for breadcrumbs)."""
+    return list(page.get_ancestors().filter(depth__gte=2).live().specific().order_by("depth"))
+
+
+@register.filter
+def unit_kind(page):
+    """What kind of unit a page is, in the active language: a grid's level (and
+    the kind of a dedicated grid), otherwise the page type's name."""
+    level_display = getattr(page, "get_level_display", None)
+    if level_display is not None:
+        label = str(level_display())
+        if getattr(page, "dedicated_kind", ""):
+            label = f"{label} · {page.get_dedicated_kind_display()}"
+        return label
+    return str(page._meta.verbose_name)
+
+
+@register.simple_tag
+def localized_intro(page):
+    """The unit's introduction: the English text when English is active and one
+    was written, otherwise the (Chinese) rich text."""
+    if (get_language() or "").startswith("en") and getattr(page, "intro_en", ""):
+        return mark_safe(linebreaks(page.intro_en, autoescape=True))
+    return mark_safe(expand_db_html(page.intro or ""))
+
+
+@register.filter
+def model_name(obj):
+    """The model's lower-case name, e.g. for a CSS class per page type."""
+    return obj._meta.model_name
