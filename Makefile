@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1:8000
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]' $(DJANGO)
+	$(BIN)/pip install -q -e '.[dev]' $(if $(DJANGO),'$(DJANGO)')
 	touch $@
 
 install: $(VENV)/.installed
