@@ -7,6 +7,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from portal import views
+from search import views as search_views
 
 urlpatterns = [
     # The admin signs in through allauth (throttling and MFA are shared).
@@ -22,6 +23,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("me/", views.me, name="me"),
+    path("search/", search_views.search_view, name="search"),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

@@ -15,6 +15,7 @@ ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost
 INSTALLED_APPS = [
     "portal",
     "branches",
+    "search",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -198,6 +199,16 @@ WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
 WAGTAIL_CONTENT_LANGUAGES = [("zh-hans", "简体中文")]
 
 ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")
+# The portal's own search (search/): the embedded database backend unless an
+# Elasticsearch cluster is configured.
+TONGXIN_SEARCH_BACKEND = os.environ.get(
+    "SEARCH_BACKEND",
+    "search.backends.elastic.ElasticsearchBackend"
+    if ELASTICSEARCH_URL
+    else "search.backends.database.DatabaseBackend",
+)
+TONGXIN_SEARCH_INDEX = os.environ.get("SEARCH_INDEX", "tongxin")
+TONGXIN_ES_ANALYZER = os.environ.get("ES_ANALYZER", "auto")
 
 LOGGING = {
     "version": 1,

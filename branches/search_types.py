@@ -1,0 +1,162 @@
+"""Searchable records of the organisation: public unit pages and, for the roles
+that may see them, members, households and residents (private values masked;
+ID numbers and phones findable only by their keyed hash)."""
+
+from django.urls import reverse
+from django.utils.html import strip_tags
+from django.utils.translation import gettext_lazy as _
+from wagtail.models import Page
+
+from branches.models import (
+    BuildingGroupPage,
+    DistrictPage,
+    GridBranchPage,
+    GridPage,
+    Household,
+    Member,
+    Resident,
+)
+from search.registry import SearchType, register
+from search.text import name_tokens
+
+UNIT_TYPES = (DistrictPage, GridPage, GridBranchPage, BuildingGroupPage)
+
+
+def _unit_document(page) -> dict:
+    kind = page.get_level_display() if isinstance(page, GridPage) else page._meta.verbose_name
+    return {
+        "title": page.title,
+        "body": " ".join(
+            filter(None, [strip_tags(page.intro), page.area, page.contact_hours, page.intro_en])
+        ),
+        "keywords": " ".join(filter(None, [str(kind), page.leader_public_name, page.title_en])),
+        "url": page.url or "",
+        "date": page.last_published_at or page.latest_revision_created_at,
+        "status": "live",
+        "grid_path": page.path,
+        "public": True,
+    }
+
+
+register(
+    SearchType(
+        name="unit",
+        label=_("Organisation units"),
+        model=Page,
+        queryset=lambda: Page.objects.live().public().type(*UNIT_TYPES).specific(),
+        document=_unit_document,
+    )
+)
+
+
+def _member_document(member) -> dict:
+    posts = member.party_posts_display
+    return {
+        "title": member.name,
+        "body": " ".join(
+            filter(
+                None,
+                [
+                    member.branch.title,
+                    member.building_group.title if member.building_group_id else "",
+                    member.employer,
+                    member.id_number_masked,
+                    member.phone_masked,
+                ],
+            )
+        ),
+        "keywords": " ".join(
+            filter(
+                None,
+                [
+                    *name_tokens(member.name),
+                    posts,
+                    member.badge_title,
+                    str(member.get_status_display()),
+                    str(_("employed elsewhere (在职党员)")) if member.employed_elsewhere else "",
+                ],
+            )
+        ),
+        "url": reverse("wagtailadmin_home") + f"members/edit/{member.pk}/",
+        "status": member.status,
+        "grid_path": member.branch.path,
+        "unit_path": member.branch.path,
+        "group_id": member.building_group_id,
+        "owner_id": member.user_id,
+        "hashes": [member.id_number_hash, member.phone_hash],
+    }
+
+
+register(
+    SearchType(
+        name="member",
+        label=_("Party members"),
+        model=Member,
+        queryset=lambda: Member.objects.select_related("branch", "building_group"),
+        document=_member_document,
+    )
+)
+
+
+def _household_document(household) -> dict:
+    building = household.building
+    return {
+        "title": f"{building.estate}{building.name}{household.room} · {household.head_name}",
+        "body": " ".join(filter(None, [household.address_masked, household.phone_masked])),
+        "keywords": " ".join(
+            [*name_tokens(household.head_name), *(t.name for t in household.care_tags.all())]
+        ),
+        "url": reverse("wagtailadmin_home") + f"households/edit/{household.pk}/",
+        "grid_path": building.branch.path,
+        "unit_path": building.branch.path,
+        "group_id": building.building_group_id,
+        "hashes": [household.phone_hash],
+    }
+
+
+register(
+    SearchType(
+        name="household",
+        label=_("Households"),
+        model=Household,
+        queryset=lambda: Household.objects.select_related("building__branch").prefetch_related(
+            "care_tags"
+        ),
+        document=_household_document,
+    )
+)
+
+
+def _resident_document(resident) -> dict:
+    building = resident.household.building
+    return {
+        "title": resident.name,
+        "body": " ".join(
+            filter(
+                None,
+                [
+                    f"{building.estate}{building.name}{resident.household.room}",
+                    resident.relation,
+                    resident.id_number_masked,
+                    resident.phone_masked,
+                ],
+            )
+        ),
+        "keywords": " ".join(name_tokens(resident.name)),
+        "url": reverse("wagtailadmin_home") + f"residents/edit/{resident.pk}/",
+        "grid_path": building.branch.path,
+        "unit_path": building.branch.path,
+        "group_id": building.building_group_id,
+        "hashes": [resident.id_number_hash, resident.phone_hash],
+    }
+
+
+register(
+    SearchType(
+        name="resident",
+        label=_("Residents"),
+        model=Resident,
+        queryset=lambda: Resident.objects.select_related("household__building__branch"),
+        document=_resident_document,
+    )
+)
