@@ -2,6 +2,7 @@
 that may see them, members, households and residents (private values masked;
 ID numbers and phones findable only by their keyed hash)."""
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
@@ -94,6 +95,9 @@ register(
         model=Member,
         queryset=lambda: Member.objects.select_related("branch", "building_group"),
         document=_member_document,
+        in_units=lambda ids: Member.objects.filter(
+            Q(branch_id__in=ids) | Q(building_group_id__in=ids)
+        ),
     )
 )
 
@@ -123,6 +127,9 @@ register(
             "care_tags"
         ),
         document=_household_document,
+        in_units=lambda ids: Household.objects.filter(
+            Q(building__branch_id__in=ids) | Q(building__building_group_id__in=ids)
+        ),
     )
 )
 
@@ -158,5 +165,9 @@ register(
         model=Resident,
         queryset=lambda: Resident.objects.select_related("household__building__branch"),
         document=_resident_document,
+        in_units=lambda ids: Resident.objects.filter(
+            Q(household__building__branch_id__in=ids)
+            | Q(household__building__building_group_id__in=ids)
+        ),
     )
 )

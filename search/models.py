@@ -20,7 +20,9 @@ class SearchEntry(models.Model):
     unit_path = models.CharField(max_length=255, blank=True, db_index=True)
     group_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     owner_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    hashes = models.CharField(max_length=200, blank=True, db_index=True)
+    # Keyed hashes of a record's ID number and phone, for exact lookup.
+    hash_1 = models.CharField(max_length=64, blank=True, db_index=True)
+    hash_2 = models.CharField(max_length=64, blank=True, db_index=True)
     # Segmented text: title and keywords weigh more than the body in ranking.
     title_tokens = models.TextField(blank=True)
     body_tokens = models.TextField(blank=True)

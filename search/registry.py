@@ -23,6 +23,9 @@ class SearchType:
     model: type[Model]
     queryset: Callable[[], QuerySet]  # every record that belongs in the index
     document: Callable[[Model], dict]  # the document of one record (without doc_type/object_id)
+    # The records that belong to any of these unit pages (their documents carry the
+    # unit's title and path, so a renamed or moved unit re-indexes them).
+    in_units: Callable[[list[int]], QuerySet] | None = None
 
     def build(self, obj) -> dict:
         doc = {

@@ -12,7 +12,10 @@ _lock = threading.Lock()
 _ready = False
 
 # Words that mean the same thing in addresses: index and query both use the first.
-_SYNONYMS = (("栋", ("号楼", "幢", "号栋")),)
+_SYNONYMS = (("栋", ("号楼", "幢", "号栋")), ("党小组长", ("楼栋党小组长",)))
+# A number with its unit (3栋, 2单元, 501室) is one token: "3" alone would match
+# every building 3, unit 3 and room 3xx.
+_NUMBERED = re.compile(r"\d+(?:栋|单元|室|层|楼|区|号)")
 # Tokens are words: letters, digits and CJK characters. Anything else (punctuation,
 # FTS operators, quotes) never reaches a backend's query language.
 _WORD = re.compile(r"[\w]+", re.UNICODE)
@@ -46,24 +49,43 @@ def normalise(text: str) -> str:
     return text
 
 
+def _segments(text: str):
+    """Numbered units as whole tokens, and the text between them for jieba."""
+    last = 0
+    for m in _NUMBERED.finditer(text):
+        yield False, text[last : m.start()]
+        yield True, m.group(0)
+        last = m.end()
+    yield False, text[last:]
+
+
+def _tokens(text: str, cut) -> list[str]:
+    tokens = []
+    for whole, segment in _segments(normalise(text)):
+        if whole:
+            tokens.append(segment)
+            continue
+        for piece in _WORD.findall(segment):
+            tokens.extend(t for t in cut(piece) if _WORD.fullmatch(t))
+    return tokens
+
+
 def index_tokens(text: str) -> list[str]:
     """Search-mode segmentation (words and their sub-words) for indexing."""
     import jieba
 
     jieba_ready()
-    tokens = []
-    for piece in _WORD.findall(normalise(text)):
-        for token in jieba.cut_for_search(piece):
-            if _WORD.fullmatch(token):
-                tokens.append(token)
-    return tokens
+    return _tokens(text, jieba.cut_for_search)
 
 
 def name_tokens(name: str) -> list[str]:
-    """A person's name is also indexed character by character, so a partial name
-    (the surname, or the given name alone) finds it."""
+    """A person's name is also indexed by its given name and character by
+    character, so a partial name (the surname, or the given name alone) finds it."""
     name = "".join(_WORD.findall(name or ""))
-    return [name, *name] if len(name) > 1 else ([name] if name else [])
+    if len(name) <= 1:
+        return [name] if name else []
+    given = [name[1:]] + ([name[2:]] if len(name) == 4 else [])
+    return [name, *given, *name]
 
 
 def query_tokens(text: str) -> tuple[str, ...]:
@@ -71,12 +93,10 @@ def query_tokens(text: str) -> tuple[str, ...]:
     import jieba
 
     jieba_ready()
-    text = normalise(text)[:_MAX_QUERY_CHARS]
     tokens = []
-    for piece in _WORD.findall(text):
-        for token in jieba.cut(piece):
-            if _WORD.fullmatch(token) and token not in tokens:
-                tokens.append(token)
+    for token in _tokens(text[:_MAX_QUERY_CHARS], jieba.cut):
+        if token not in tokens:
+            tokens.append(token)
     return tuple(tokens[:_MAX_QUERY_TOKENS])
 
 
@@ -86,7 +106,7 @@ def highlight(text: str, tokens, *, width: int = 80) -> str:
     if not tokens:
         return escape(text[:width])
     pattern = re.compile(
-        "|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)), re.I
+        "|".join(_highlight_pattern(t) for t in sorted(tokens, key=len, reverse=True)), re.I
     )
     first = pattern.search(text)
     start = max(0, (first.start() if first else 0) - width // 4)
@@ -100,3 +120,17 @@ def highlight(text: str, tokens, *, width: int = 80) -> str:
     prefix = "…" if start else ""
     suffix = "…" if start + width < len(text) else ""
     return prefix + "".join(out) + suffix
+
+
+def _highlight_pattern(token: str) -> str:
+    """The token as it may appear in the displayed (not normalised) text."""
+    pattern = re.escape(token)
+    for canonical, variants in _SYNONYMS:
+        if canonical in token:
+            alternatives = "|".join(re.escape(v) for v in (canonical, *variants))
+            pattern = pattern.replace(re.escape(canonical), f"(?:{alternatives})")
+    if token[:1].isdigit():
+        pattern = r"(?<!\d)" + pattern
+    if token[-1:].isdigit():
+        pattern += r"(?!\d)"
+    return pattern

@@ -4,7 +4,9 @@ import io
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from search.backends import get_backend
 from search.registry import search_types
@@ -40,7 +42,12 @@ class Command(BaseCommand):
         parser.add_argument("--type", action="append", dest="types", help="limit to a record type")
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    def handle(self, action, types=None, quiet=False, **options):
+    def handle(self, *args, **options):
+        # Documents hold translated labels: build them in the site's language.
+        with translation.override(settings.LANGUAGE_CODE):
+            return self._handle(*args, **options)
+
+    def _handle(self, action, types=None, quiet=False, **options):
         backend = get_backend()
         known = {t.name for t in search_types()}
         if types and set(types) - known:
