@@ -3,6 +3,7 @@ domain dictionary, normalisation, and highlighting."""
 
 import re
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 from django.utils.html import escape
@@ -66,16 +67,28 @@ def _tokens(text: str, cut) -> list[str]:
             tokens.append(segment)
             continue
         for piece in _WORD.findall(segment):
-            tokens.extend(t for t in cut(piece) if _WORD.fullmatch(t))
+            tokens.extend(cut(piece))
     return tokens
+
+
+@lru_cache(maxsize=200_000)
+def _cut_for_search(piece: str) -> tuple[str, ...]:
+    # Records repeat the same pieces (branch titles, estates, tags): cut each once.
+    import jieba
+
+    return tuple(t for t in jieba.cut_for_search(piece) if _WORD.fullmatch(t))
+
+
+def _cut(piece: str) -> list[str]:
+    import jieba
+
+    return [t for t in jieba.cut(piece) if _WORD.fullmatch(t)]
 
 
 def index_tokens(text: str) -> list[str]:
     """Search-mode segmentation (words and their sub-words) for indexing."""
-    import jieba
-
     jieba_ready()
-    return _tokens(text, jieba.cut_for_search)
+    return _tokens(text, _cut_for_search)
 
 
 def name_tokens(name: str) -> list[str]:
@@ -90,11 +103,10 @@ def name_tokens(name: str) -> list[str]:
 
 def query_tokens(text: str) -> tuple[str, ...]:
     """Precise-mode segmentation for queries; bounded and stripped of operators."""
-    import jieba
 
     jieba_ready()
     tokens = []
-    for token in _tokens(text[:_MAX_QUERY_CHARS], jieba.cut):
+    for token in _tokens(text[:_MAX_QUERY_CHARS], _cut):
         if token not in tokens:
             tokens.append(token)
     return tuple(tokens[:_MAX_QUERY_TOKENS])
