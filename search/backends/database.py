@@ -10,6 +10,12 @@ from search.models import SearchEntry, SearchState
 from search.text import highlight, index_tokens
 
 BATCH = 2000
+# Title/keywords (weight A) count five times the body (B); normalised by length
+# (flag 1) so a long page that repeats a word does not outrank a title match.
+PG_RANK = (
+    "ts_rank('{0.05,0.1,0.2,1.0}'::float4[], search_searchentry.tsv, "
+    "to_tsquery('simple', %s), 1)"
+)
 
 
 def _state() -> SearchState:
@@ -184,9 +190,7 @@ class DatabaseBackend(SearchBackend):
             return qs.extra(
                 where=["search_searchentry.tsv @@ to_tsquery('simple', %s)"],
                 params=[tsq],
-                select={
-                    "rank": f"-ts_rank(search_searchentry.tsv, to_tsquery('simple', %s)) * {boost}"
-                },
+                select={"rank": f"-{PG_RANK} * {boost}"},
                 select_params=[tsq],
                 order_by=["rank", "-date"],
             )
