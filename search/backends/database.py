@@ -182,7 +182,7 @@ class DatabaseBackend(SearchBackend):
 
     def _ranked(self, qs, query: SearchQuery):
         if query.lookup_hash:
-            return qs.order_by("-date")
+            return qs.order_by("-date", "id")
         # Unit pages are what most people look for: they weigh 1.5 times.
         boost = "(CASE WHEN search_searchentry.doc_type = 'unit' THEN 1.5 ELSE 1.0 END)"
         if connection.vendor == "postgresql":
@@ -192,14 +192,14 @@ class DatabaseBackend(SearchBackend):
                 params=[tsq],
                 select={"rank": f"-{PG_RANK} * {boost}"},
                 select_params=[tsq],
-                order_by=["rank", "-date"],
+                order_by=["rank", "-date", "id"],
             )
         return qs.extra(
             tables=["search_fts"],
             where=["search_fts.rowid = search_searchentry.id", "search_fts MATCH %s"],
             params=[fts5_match(query.tokens)],
             select={"rank": f"bm25(search_fts, 4.0, 1.0) * {boost}"},
-            order_by=["rank", "-date"],
+            order_by=["rank", "-date", "id"],
         )
 
     def search(self, query: SearchQuery) -> SearchResults:
