@@ -9,7 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.models import Page
 
 from branches.models import (
+    Building,
     BuildingGroupPage,
+    CentralHousehold,
     DistrictPage,
     GridBranchPage,
     GridPage,
@@ -168,6 +170,69 @@ register(
         in_units=lambda ids: Resident.objects.filter(
             Q(household__building__branch_id__in=ids)
             | Q(household__building__building_group_id__in=ids)
+        ),
+    )
+)
+
+
+def _building_document(building) -> dict:
+    return {
+        "title": f"{building.estate}{building.name}",
+        "body": " ".join(
+            filter(
+                None,
+                [
+                    building.branch.title,
+                    building.building_group.title if building.building_group_id else "",
+                ],
+            )
+        ),
+        "url": reverse("wagtailadmin_home") + f"buildings/edit/{building.pk}/",
+        "grid_path": building.branch.path,
+        "unit_path": building.branch.path,
+        "group_id": building.building_group_id,
+    }
+
+
+register(
+    SearchType(
+        name="building",
+        label=_("Buildings"),
+        model=Building,
+        queryset=lambda: Building.objects.select_related("branch", "building_group"),
+        document=_building_document,
+        in_units=lambda ids: Building.objects.filter(
+            Q(branch_id__in=ids) | Q(building_group_id__in=ids)
+        ),
+    )
+)
+
+
+def _central_household_document(central) -> dict:
+    member, building = central.member, central.household.building
+    return {
+        "title": f"{member.name} · {CentralHousehold._meta.verbose_name}",
+        "body": " ".join(filter(None, [f"{building.estate}{building.name}", member.branch.title])),
+        "keywords": " ".join(name_tokens(member.name)),
+        "url": reverse("wagtailadmin_home") + f"central_households/edit/{central.pk}/",
+        "grid_path": member.branch.path,
+        "unit_path": member.branch.path,
+        "group_id": member.building_group_id,
+        "owner_id": member.user_id,
+    }
+
+
+register(
+    SearchType(
+        name="central_household",
+        label=_("Central households"),
+        model=CentralHousehold,
+        queryset=lambda: CentralHousehold.objects.select_related(
+            "member__branch", "household__building"
+        ),
+        document=_central_household_document,
+        in_units=lambda ids: CentralHousehold.objects.filter(
+            Q(member__branch_id__in=ids) | Q(member__building_group_id__in=ids)
         ),
     )
 )

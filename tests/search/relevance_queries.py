@@ -75,13 +75,18 @@ def person_surname(surname):
 
 
 def building(estate, number, room=""):
-    """Households and residents of a building (optionally one room)."""
+    """A building with its households and residents (or one room of it)."""
     hh = {"building__estate": estate, "building__name": f"{number}号楼"}
     rs = {"household__building__estate": estate, "household__building__name": f"{number}号楼"}
     if room:
         hh["room"] = room
         rs["household__room"] = room
-    return (household(**hh), resident(**rs))
+        return (household(**hh), resident(**rs))
+    return (
+        Target("building", {"estate": estate, "name": f"{number}号楼"}),
+        household(**hh),
+        resident(**rs),
+    )
 
 
 @dataclass(frozen=True)
@@ -217,7 +222,7 @@ def resolve(target: Target) -> set[tuple[str, str]]:
     """The (doc_type, object_id) pairs a target stands for."""
     from wagtail.models import Page
 
-    from branches.models import Household, Member, Resident
+    from branches.models import Building, Household, Member, Resident
 
     if target.doc_type == "unit":
         models = _unit_models()
@@ -226,7 +231,7 @@ def resolve(target: Target) -> set[tuple[str, str]]:
         else:
             qs = Page.objects.live().type(*models.values())
     else:
-        qs = {"member": Member, "household": Household, "resident": Resident}[
+        qs = {"member": Member, "household": Household, "resident": Resident, "building": Building}[
             target.doc_type
         ].objects.all()
     objs = list(qs.filter(**target.lookup).distinct())

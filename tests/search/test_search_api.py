@@ -469,3 +469,16 @@ def test_highlight_respects_numbers_and_address_synonyms(tree, users):
     )
     assert "<mark>3号楼</mark>" in hit.title or "<mark>号楼</mark>" in hit.title
     assert "<mark>3</mark>0" not in hit.title and "0<mark>1</mark>" not in hit.title
+
+
+def test_buildings_and_central_households_follow_the_branch_scope(tree, users):
+    from branches.models import CentralHousehold
+    from tests.factories import make_household, make_member
+
+    head = make_member(branch=tree.branch_b, building_group=tree.group_b, name="宋中心")
+    own = make_household(building=tree.building_b, room="1单元101")
+    CentralHousehold.objects.create(member=head, household=own)
+    rebuild()
+    assert {"building", "central_household"} <= {t for t, _ in found(users.district, "光明路")}
+    assert not {t for t, _ in found(users.secretary, "光明路")} & {"building", "central_household"}
+    assert "central_household" in {t for t, _ in found(users.secretary_b, "宋中心")}
