@@ -13,8 +13,7 @@ BATCH = 2000
 # Title/keywords (weight A) count five times the body (B); normalised by length
 # (flag 1) so a long page that repeats a word does not outrank a title match.
 PG_RANK = (
-    "ts_rank('{0.05,0.1,0.2,1.0}'::float4[], search_searchentry.tsv, "
-    "to_tsquery('simple', %s), 1)"
+    "ts_rank('{0.05,0.1,0.2,1.0}'::float4[], search_searchentry.tsv, to_tsquery('simple', %s), 1)"
 )
 
 
