@@ -25,6 +25,12 @@ from search.text import name_tokens
 UNIT_TYPES = (DistrictPage, GridPage, GridBranchPage, BuildingGroupPage)
 
 
+def _private_scope(branch, group_id) -> dict:
+    """Who may see a private record: its branch's coordinators and secretary,
+    and the leader of its building group."""
+    return {"grid_path": branch.path, "unit_path": branch.path, "group_id": group_id}
+
+
 def _unit_document(page) -> dict:
     kind = page.get_level_display() if isinstance(page, GridPage) else page._meta.verbose_name
     return {
@@ -80,11 +86,9 @@ def _member_document(member) -> dict:
                 ],
             )
         ),
-        "url": reverse("wagtailadmin_home") + f"members/edit/{member.pk}/",
+        "url": reverse("members:edit", args=[member.pk]),
         "status": member.status,
-        "grid_path": member.branch.path,
-        "unit_path": member.branch.path,
-        "group_id": member.building_group_id,
+        **_private_scope(member.branch, member.building_group_id),
         "owner_id": member.user_id,
         "hashes": [member.id_number_hash, member.phone_hash],
     }
@@ -112,10 +116,8 @@ def _household_document(household) -> dict:
         "keywords": " ".join(
             [*name_tokens(household.head_name), *(t.name for t in household.care_tags.all())]
         ),
-        "url": reverse("wagtailadmin_home") + f"households/edit/{household.pk}/",
-        "grid_path": building.branch.path,
-        "unit_path": building.branch.path,
-        "group_id": building.building_group_id,
+        "url": reverse("households:edit", args=[household.pk]),
+        **_private_scope(building.branch, building.building_group_id),
         "hashes": [household.phone_hash],
     }
 
@@ -152,10 +154,8 @@ def _resident_document(resident) -> dict:
             )
         ),
         "keywords": " ".join(name_tokens(resident.name)),
-        "url": reverse("wagtailadmin_home") + f"residents/edit/{resident.pk}/",
-        "grid_path": building.branch.path,
-        "unit_path": building.branch.path,
-        "group_id": building.building_group_id,
+        "url": reverse("residents:edit", args=[resident.pk]),
+        **_private_scope(building.branch, building.building_group_id),
         "hashes": [resident.id_number_hash, resident.phone_hash],
     }
 
@@ -187,10 +187,8 @@ def _building_document(building) -> dict:
                 ],
             )
         ),
-        "url": reverse("wagtailadmin_home") + f"buildings/edit/{building.pk}/",
-        "grid_path": building.branch.path,
-        "unit_path": building.branch.path,
-        "group_id": building.building_group_id,
+        "url": reverse("buildings:edit", args=[building.pk]),
+        **_private_scope(building.branch, building.building_group_id),
     }
 
 
@@ -214,10 +212,8 @@ def _central_household_document(central) -> dict:
         "title": f"{member.name} · {CentralHousehold._meta.verbose_name}",
         "body": " ".join(filter(None, [f"{building.estate}{building.name}", member.branch.title])),
         "keywords": " ".join(name_tokens(member.name)),
-        "url": reverse("wagtailadmin_home") + f"central_households/edit/{central.pk}/",
-        "grid_path": member.branch.path,
-        "unit_path": member.branch.path,
-        "group_id": member.building_group_id,
+        "url": reverse("central_households:edit", args=[central.pk]),
+        **_private_scope(member.branch, member.building_group_id),
         "owner_id": member.user_id,
     }
 
