@@ -2,6 +2,7 @@
 never shows them in clear), and every choice is limited to the user's scope."""
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
@@ -16,7 +17,7 @@ from branches.models import (
 )
 from portal.crypto import EncryptedTextField
 from portal.masking import mask_address, mask_id_number, mask_phone
-from portal.roles import user_scope, visible_to
+from portal.roles import path_q, user_scope, visible_to
 
 MASKS = {"id_number": mask_id_number, "phone": mask_phone, "address": mask_address}
 
@@ -25,11 +26,7 @@ def pages_in_scope(user, qs):
     scope = user_scope(user)
     if scope.is_district:
         return qs
-    from django.db.models import Q
-
-    q = Q(pk__in=[])
-    for path in scope.paths:
-        q |= Q(path__startswith=path)
+    q = path_q("path", scope.paths)
     if scope.group_ids:
         if qs.model is GridBranchPage:
             # A leader's own branch is the parent of their group.

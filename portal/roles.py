@@ -74,7 +74,8 @@ def user_scope(user) -> Scope:
     return scope
 
 
-def _path_q(prefix_field: str, paths) -> Q:
+def path_q(prefix_field: str, paths) -> Q:
+    """Records whose ``prefix_field`` lies under any of ``paths`` (none if empty)."""
     return reduce(or_, (Q(**{f"{prefix_field}__startswith": p}) for p in paths), Q(pk__in=[]))
 
 
@@ -85,7 +86,7 @@ def _scoped(
         return qs
     q = Q(pk__in=[])
     if scope.paths:
-        q |= _path_q(branch_path, scope.paths)
+        q |= path_q(branch_path, scope.paths)
     if scope.group_ids:
         q |= Q(**{f"{group_field}__in": scope.group_ids})
     if extra is not None:
