@@ -2,11 +2,14 @@
 default, PostgreSQL full text (GIN) when DATABASE_URL is PostgreSQL. Text is
 segmented with jieba before it reaches either, so both see words, not characters."""
 
+import re
+
 from django.db import connection, transaction
 from django.db.models import Count, Q
 
 from search.base import Hit, SearchBackend, SearchQuery, SearchResults
 from search.models import SearchEntry, SearchState
+from search.registry import search_types
 from search.text import highlight, index_tokens
 
 BATCH = 2000
@@ -17,9 +20,23 @@ PG_RANK = (
 )
 
 
+# Title and keywords count four times the body; filter words count nothing.
+BM25 = "bm25(search_fts, 4.0, 1.0, 0.0)"
+# Unit pages are what most people look for: they weigh 1.5 times.
+UNIT_BOOST = 1.5
+HIT_FIELDS = ("doc_type", "object_id", "title", "body", "keywords", "url", "date")
+
+
 def _state() -> SearchState:
     state = SearchState.objects.first()
     return state or SearchState.objects.create()
+
+
+def _single_generation(state) -> bool:
+    """No rebuild in progress and no old generation left to clean up."""
+    live = state.live_generation
+    others = SearchEntry.objects.filter(Q(generation__lt=live) | Q(generation__gt=live))
+    return state.building_generation is None and not others.exists()
 
 
 def _generations(state) -> list[int]:
@@ -31,7 +48,7 @@ def _generations(state) -> list[int]:
 
 def entry_from_document(doc: dict, generation: int) -> SearchEntry:
     hashes = [h for h in doc["hashes"] if h]
-    return SearchEntry(
+    entry = SearchEntry(
         generation=generation,
         doc_type=doc["doc_type"],
         object_id=doc["object_id"],
@@ -51,6 +68,59 @@ def entry_from_document(doc: dict, generation: int) -> SearchEntry:
         title_tokens=" ".join(index_tokens(doc["title"]) + index_tokens(doc["keywords"])),
         body_tokens=" ".join(index_tokens(doc["body"])),
     )
+    entry.filter_tokens = filter_tokens(entry)
+    return entry
+
+
+# --- Filters as words (SQLite) -------------------------------------------------------
+# Every filter field of an entry is also written as words into ``filter_tokens``:
+# "tmember" (type), "pub" (public), "u0001", "u00010002", … (every tree prefix of
+# unit_path, so "visible under path P" is the word uP), "g…" (grid_path prefixes),
+# "grp12" (group), "own7" (owner), "slive" (status). SQLite's full-text index then
+# answers visibility, filters and facet counts without reading a single row.
+PATH_STEP = 4  # treebeard's path step: a unit's path is a prefix of its subtree's
+
+
+def _word(prefix: str, value) -> str:
+    return prefix + re.sub(r"[\W_]", "", str(value)).lower()
+
+
+def _prefix_words(prefix: str, path: str) -> list[str]:
+    return [prefix + path[:n] for n in range(PATH_STEP, len(path) + 1, PATH_STEP)]
+
+
+def filter_tokens(entry) -> str:
+    words = [_word("t", entry.doc_type)]
+    if entry.public:
+        words.append("pub")
+    words += _prefix_words("u", entry.unit_path) + _prefix_words("g", entry.grid_path)
+    if entry.group_id is not None:
+        words.append(f"grp{entry.group_id}")
+    if entry.owner_id is not None:
+        words.append(f"own{entry.owner_id}")
+    if entry.status:
+        words.append(_word("s", entry.status))
+    return " ".join(words)
+
+
+def fts5_filters(query: SearchQuery, *, with_doc_types=True) -> str:
+    """The query's visibility and filters as an FTS5 expression on filter_tokens."""
+    groups = []
+    vis = query.visibility
+    if not vis.everything:
+        groups.append(
+            ["pub"]
+            + [f"u{path}" for path in vis.paths]
+            + [f"grp{int(g)}" for g in vis.group_ids]
+            + ([f"own{int(vis.user_id)}"] if vis.user_id else [])
+        )
+    if with_doc_types and query.doc_types:
+        groups.append([_word("t", t) for t in query.doc_types])
+    if query.grid_path:
+        groups.append([_word("g", query.grid_path)])
+    if query.status:
+        groups.append([_word("s", query.status)])
+    return " AND ".join("filter_tokens: (" + " OR ".join(words) + ")" for words in groups)
 
 
 def visibility_q(visibility) -> Q:
@@ -66,16 +136,19 @@ def visibility_q(visibility) -> Q:
     return q
 
 
-def fts5_match(tokens) -> str:
-    """An FTS5 query of quoted terms (implicit AND). Tokens are words only
-    (search.text strips operators); quoting makes NEAR/AND/OR plain words."""
+def fts5_match(query: SearchQuery, *, with_doc_types=True) -> str:
+    """The FTS5 expression of a query: its words (quoted, implicit AND) in the text
+    columns, and its filters in filter_tokens. Tokens are words only (search.text
+    strips operators); quoting makes NEAR/AND/OR plain words."""
     terms = []
-    for i, token in enumerate(tokens):
+    for i, token in enumerate(query.tokens):
         quoted = '"' + token.replace('"', '""') + '"'
         # Prefix matching for words and the last term (a name being typed);
         # single characters elsewhere (3 in 3栋2单元) stay exact.
-        terms.append(quoted + "*" if len(token) > 1 or i == len(tokens) - 1 else quoted)
-    return " ".join(terms)
+        terms.append(quoted + "*" if len(token) > 1 or i == len(query.tokens) - 1 else quoted)
+    text = "{title_tokens body_tokens}: (" + " ".join(terms) + ")"
+    filters = fts5_filters(query, with_doc_types=with_doc_types)
+    return f"{text} AND {filters}" if filters else text
 
 
 def pg_tsquery(tokens) -> str:
@@ -152,38 +225,40 @@ class DatabaseBackend(SearchBackend):
         qs = SearchEntry.objects.extra(
             where=["+search_searchentry.generation = %s"], params=[_state().live_generation]
         )
-        qs = qs.filter(visibility_q(query.visibility))
-        if with_doc_types and query.doc_types:
-            qs = qs.filter(doc_type__in=query.doc_types)
-        if query.grid_path:
-            qs = qs.filter(grid_path__startswith=query.grid_path)
         if query.date_from:
             qs = qs.filter(date__gte=query.date_from)
         if query.date_to:
             qs = qs.filter(date__lte=query.date_to)
-        if query.status:
-            qs = qs.filter(status=query.status)
+        fts5 = connection.vendor == "sqlite" and not query.lookup_hash
+        if not fts5:  # on SQLite the filters are part of the full-text match
+            qs = qs.filter(visibility_q(query.visibility))
+            if with_doc_types and query.doc_types:
+                qs = qs.filter(doc_type__in=query.doc_types)
+            if query.grid_path:
+                qs = qs.filter(grid_path__startswith=query.grid_path)
+            if query.status:
+                qs = qs.filter(status=query.status)
         if query.lookup_hash:
             return qs.filter(Q(hash_1=query.lookup_hash) | Q(hash_2=query.lookup_hash))
         if not match:
             return qs
-        if connection.vendor == "postgresql":
+        if fts5:
             return qs.extra(
-                where=["search_searchentry.tsv @@ to_tsquery('simple', %s)"],
-                params=[pg_tsquery(query.tokens)],
+                where=[
+                    "search_searchentry.id IN "
+                    "(SELECT rowid FROM search_fts WHERE search_fts MATCH %s)"
+                ],
+                params=[fts5_match(query, with_doc_types=with_doc_types)],
             )
         return qs.extra(
-            where=[
-                "search_searchentry.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)"
-            ],
-            params=[fts5_match(query.tokens)],
+            where=["search_searchentry.tsv @@ to_tsquery('simple', %s)"],
+            params=[pg_tsquery(query.tokens)],
         )
 
     def _ranked(self, qs, query: SearchQuery):
         if query.lookup_hash:
             return qs.order_by("-date", "id")
-        # Unit pages are what most people look for: they weigh 1.5 times.
-        boost = "(CASE WHEN search_searchentry.doc_type = 'unit' THEN 1.5 ELSE 1.0 END)"
+        boost = f"(CASE WHEN search_searchentry.doc_type = 'unit' THEN {UNIT_BOOST} ELSE 1.0 END)"
         if connection.vendor == "postgresql":
             tsq = pg_tsquery(query.tokens)
             return qs.extra(
@@ -196,26 +271,39 @@ class DatabaseBackend(SearchBackend):
         return qs.extra(
             tables=["search_fts"],
             where=["search_fts.rowid = search_searchentry.id", "search_fts MATCH %s"],
-            params=[fts5_match(query.tokens)],
-            select={"rank": f"bm25(search_fts, 4.0, 1.0) * {boost}"},
-            order_by=["rank", "-date", "id"],
+            params=[fts5_match(query)],
+            select={"rank": f"{BM25} * {boost}"},
+            order_by=["rank", "-id"],
         )
 
     def search(self, query: SearchQuery) -> SearchResults:
         if not query.tokens and not query.lookup_hash:
             return SearchResults(hits=[], total=0, facets={})
-        facet_qs = self._filtered(query, with_doc_types=False)
-        facets = {
-            r["doc_type"]: r["n"]
-            for r in facet_qs.order_by().values("doc_type").annotate(n=Count("id"))
-        }
+        index_only = (
+            connection.vendor == "sqlite"
+            and not query.lookup_hash
+            and not (query.date_from or query.date_to)
+            and _single_generation(_state())
+        )
+        if index_only:
+            facets = self._fts5_facets(query)
+        else:
+            facet_qs = self._filtered(query, with_doc_types=False)
+            facets = {
+                r["doc_type"]: r["n"]
+                for r in facet_qs.order_by().values("doc_type").annotate(n=Count("id"))
+            }
         total = sum(n for t, n in facets.items() if not query.doc_types or t in query.doc_types)
         if not total:
             return SearchResults(hits=[], total=0, facets=facets)
-        qs = self._ranked(self._filtered(query, match=False), query)
-        page = qs.only("doc_type", "object_id", "title", "body", "keywords", "url", "date")[
-            query.offset : query.offset + query.limit
-        ]
+        if index_only:
+            page = self._fts5_page(query, facets)
+        else:
+            qs = self._ranked(self._filtered(query, match=False), query)
+            page = [
+                (e, -float(getattr(e, "rank", 0) or 0))
+                for e in qs.only(*HIT_FIELDS)[query.offset : query.offset + query.limit]
+            ]
         hits = [
             Hit(
                 doc_type=e.doc_type,
@@ -224,8 +312,56 @@ class DatabaseBackend(SearchBackend):
                 snippet=highlight(e.body or e.keywords, query.tokens),
                 url=e.url,
                 date=e.date,
-                score=-float(getattr(e, "rank", 0) or 0),
+                score=score,
             )
-            for e in page
+            for e, score in page
         ]
         return SearchResults(hits=hits, total=total, facets=facets)
+
+    # SQLite, no date filter, one generation (the usual case): the full-text index
+    # answers everything but the final page's rows.
+
+    def _fts5_count(self, expression) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM search_fts WHERE search_fts MATCH %s", [expression]
+            )
+            return cursor.fetchone()[0]
+
+    def _fts5_facets(self, query):
+        match = fts5_match(query, with_doc_types=False)
+        if not self._fts5_count(match):
+            return {}
+        counts = {
+            t.name: self._fts5_count(f"{match} AND filter_tokens: {_word('t', t.name)}")
+            for t in search_types()
+        }
+        return {name: n for name, n in counts.items() if n}
+
+    def _fts5_top(self, expression, n):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT rowid, {BM25} FROM search_fts WHERE search_fts MATCH %s "
+                "ORDER BY 2, rowid DESC LIMIT %s",
+                [expression, n],
+            )
+            return dict(cursor.fetchall())
+
+    def _fts5_page(self, query, facets):
+        """The best ``offset + limit`` by bm25 come from the index; unit pages,
+        boosted afterwards, are fetched as their own best ``offset + limit`` so a
+        boosted unit is never missed. Then the rows of those candidates only.
+        Ties go to the newest index entry (new and just-edited records first): the
+        index knows entry ids, not dates, and the same order on every page keeps
+        pagination stable."""
+        wanted = query.offset + query.limit
+        match = fts5_match(query)
+        scores = self._fts5_top(match, wanted)
+        if facets.get("unit") and (not query.doc_types or "unit" in query.doc_types):
+            scores.update(self._fts5_top(f"{match} AND filter_tokens: tunit", wanted))
+        entries = SearchEntry.objects.filter(id__in=list(scores)).only(*HIT_FIELDS)
+        ranked = sorted(
+            ((scores[e.id] * (UNIT_BOOST if e.doc_type == "unit" else 1.0), -e.id), e)
+            for e in entries
+        )
+        return [(e, -key[0]) for key, e in ranked[query.offset : wanted]]
