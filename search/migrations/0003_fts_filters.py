@@ -1,5 +1,7 @@
 """SQLite: the full-text table gets a third column, ``filter_tokens``, so filters
-and facet counts are answered by the index alone (no row look-ups). Existing
+and facet counts are answered by the index alone (no row look-ups), and prefix
+indexes for 1-3 character prefixes, so that ``"友谊"*`` (every query word is a
+prefix) reads one list instead of every word that starts with it. Existing
 entries get their filter words here; PostgreSQL only gains the (unused) column."""
 
 from django.db import migrations, models
@@ -12,7 +14,7 @@ SQLITE_DROP = [
 ]
 
 
-def _fts_sql(columns):
+def _fts_sql(columns, options=""):
     cols = ", ".join(columns)
     new = ", ".join(f"new.{c}" for c in columns)
     old = ", ".join(f"old.{c}" for c in columns)
@@ -20,7 +22,7 @@ def _fts_sql(columns):
         f"""CREATE VIRTUAL TABLE search_fts USING fts5(
             {cols},
             content='search_searchentry', content_rowid='id',
-            tokenize='unicode61 remove_diacritics 2'
+            tokenize='unicode61 remove_diacritics 2'{options}
         )""",
         f"""CREATE TRIGGER search_fts_ai AFTER INSERT ON search_searchentry BEGIN
             INSERT INTO search_fts(rowid, {cols}) VALUES (new.id, {new});
@@ -33,6 +35,7 @@ def _fts_sql(columns):
             INSERT INTO search_fts(rowid, {cols}) VALUES (new.id, {new});
         END""",
         "INSERT INTO search_fts(search_fts) VALUES ('rebuild')",
+        "INSERT INTO search_fts(search_fts) VALUES ('optimize')",
     ]
 
 
@@ -53,7 +56,7 @@ def forwards(apps, schema_editor):
             entry.filter_tokens = filter_tokens(entry)
         SearchEntry.objects.bulk_update(chunk, ["filter_tokens"])
         last = chunk[-1].id
-    for sql in _fts_sql(["title_tokens", "body_tokens", "filter_tokens"]):
+    for sql in _fts_sql(["title_tokens", "body_tokens", "filter_tokens"], ", prefix='1 2 3'"):
         schema_editor.execute(sql)
 
 
