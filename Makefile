@@ -19,6 +19,9 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
+	# The background worker publishes scheduled pages and sends reminders on time.
+	$(BIN)/python manage.py db_worker --backend scheduled --interval 5 & \
+	trap 'kill $$!' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST)
 
 test: install

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import RichTextField
 from wagtail.models import Page
 
@@ -22,8 +23,12 @@ class Gender(models.TextChoices):
 # --- Public pages ---------------------------------------------------------------
 
 
-class OrgPage(Page):
-    """Fields every unit of the tree shows the public."""
+PUBLICATIONS = ["portal.NoticePage", "portal.NewsPage", "portal.ActivityPage"]
+
+
+class OrgPage(RoutablePageMixin, Page):
+    """Fields every unit of the tree shows the public, and the unit's listing of
+    what is published under it (``notices/``)."""
 
     title_en = models.CharField(_("English name"), max_length=255, blank=True)
     area = models.CharField(_("area covered"), max_length=255, blank=True)
@@ -65,12 +70,22 @@ class OrgPage(Page):
         context.update(org_page_public_context(page=self))
         return context
 
+    @path("notices/", name="publications")
+    def publications(self, request):
+        from portal.selectors import publication_listing
+
+        return self.render(
+            request,
+            context_overrides=publication_listing(request, unit=self),
+            template="portal/publication_list.html",
+        )
+
 
 class DistrictPage(OrgPage):
     """The district home: root of the organisation tree and the site's home page."""
 
     parent_page_types = ["wagtailcore.Page"]
-    subpage_types = ["branches.GridPage"]
+    subpage_types = ["branches.GridPage", "portal.NoticeBoardPage", *PUBLICATIONS]
     max_count = 1
     template = "branches/district_page.html"
 
@@ -101,7 +116,7 @@ class GridPage(OrgPage):
     code = models.CharField(_("grid code"), max_length=32, blank=True, db_index=True)
 
     parent_page_types = ["branches.DistrictPage", "branches.GridPage"]
-    subpage_types = ["branches.GridPage", "branches.GridBranchPage"]
+    subpage_types = ["branches.GridPage", "branches.GridBranchPage", *PUBLICATIONS]
     template = "branches/grid_page.html"
 
     content_panels = OrgPage.content_panels + [
@@ -143,7 +158,7 @@ class GridBranchPage(OrgPage):
     """网格党支部: one per third-level grid."""
 
     parent_page_types = ["branches.GridPage"]
-    subpage_types = ["branches.BuildingGroupPage"]
+    subpage_types = ["branches.BuildingGroupPage", *PUBLICATIONS]
     template = "branches/grid_branch_page.html"
 
     class Meta:
@@ -168,7 +183,7 @@ class BuildingGroupPage(OrgPage):
     """楼栋党小组."""
 
     parent_page_types = ["branches.GridBranchPage"]
-    subpage_types = []
+    subpage_types = PUBLICATIONS
     template = "branches/building_group_page.html"
 
     class Meta:

@@ -3,10 +3,11 @@
 from django.db.models import QuerySet
 from wagtail.models import Page
 
-from branches.models import BuildingGroupPage, GridBranchPage, Member
+from branches.models import BuildingGroupPage, GridBranchPage, GridPage, Member
 
 PUBLIC_BADGE_LIMIT = 60
 CHILDREN_PAGE_SIZE = 50
+LATEST_PUBLICATIONS = 5
 
 
 def public_badge_members(*, page) -> QuerySet[Member]:
@@ -27,8 +28,18 @@ def public_badge_members(*, page) -> QuerySet[Member]:
 def org_page_public_context(*, page) -> dict:
     """What a public unit page shows besides its own fields: live child units
     (bounded) and opted-in members."""
-    children = Page.objects.child_of(page).live().public().specific().order_by("path")
+    children = (
+        Page.objects.child_of(page)
+        .live()
+        .public()
+        .type(GridPage, GridBranchPage, BuildingGroupPage)
+        .specific()
+        .order_by("path")
+    )
+    from portal.selectors import publications_under
+
     return {
+        "latest_publications": list(publications_under(page)[:LATEST_PUBLICATIONS]),
         "child_units": children[:CHILDREN_PAGE_SIZE],
         "child_unit_count": children.count(),
         "badge_members": list(public_badge_members(page=page)),

@@ -131,3 +131,15 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("the audit log cannot be edited")
+
+
+# Page models and their records live in their own modules; importing them here
+# registers them with the app.
+from portal.publishing import (  # noqa: E402, F401
+    ActivityPage,
+    NewsPage,
+    NoticeBoardPage,
+    NoticePage,
+    NoticeRead,
+    PublicationPage,
+)

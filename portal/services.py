@@ -2,7 +2,14 @@
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from wagtail.models import GroupPagePermission, Page
+from wagtail.models import (
+    GroupApprovalTask,
+    GroupPagePermission,
+    Page,
+    Workflow,
+    WorkflowPage,
+    WorkflowTask,
+)
 
 from portal.audit import audit_record
 from portal.models import AuditEntry, Role, RoleAssignment
@@ -122,3 +129,48 @@ def role_revoke(*, assignment: RoleAssignment, by=None) -> None:
         user.groups.remove(*Group.objects.filter(name=f"unit:{role}:{page.pk}"))
     if not RoleAssignment.objects.filter(user=user, role=role).exists():
         user.groups.remove(*Group.objects.filter(name=f"role:{role}"))
+
+
+# --- District notice board ---------------------------------------------------------
+# Coordinators and secretaries may propose district-wide notices: they can add
+# notices on the board (and edit their own, which is what Wagtail's add right
+# gives) but not publish; the district approval workflow on the board sends
+# every proposal to the district administrators.
+BOARD_PROPOSERS = (Role.GRID_COORDINATOR, Role.BRANCH_SECRETARY)
+DISTRICT_WORKFLOW = "区级审核 District approval"
+
+
+def district_workflow() -> Workflow:
+    workflow, created = Workflow.objects.get_or_create(name=DISTRICT_WORKFLOW)
+    if created:
+        task = GroupApprovalTask.objects.create(name="区级审核 District approval")
+        task.groups.set([_role_group(Role.DISTRICT_ADMIN)])
+        WorkflowTask.objects.create(workflow=workflow, task=task, sort_order=0)
+    return workflow
+
+
+@transaction.atomic
+def ensure_notice_board(board: Page) -> None:
+    """Idempotent: the proposers' add right on the board and the workflow."""
+    add = Permission.objects.get(content_type__app_label="wagtailcore", codename="add_page")
+    for role in BOARD_PROPOSERS:
+        GroupPagePermission.objects.get_or_create(
+            group=_role_group(role), page=board, permission=add
+        )
+    WorkflowPage.objects.get_or_create(page=board, defaults={"workflow": district_workflow()})
+
+
+# --- Publishing --------------------------------------------------------------------
+
+
+def record_notice_read(*, notice, user, confirm=False):
+    """Mark a notice read by ``user`` (once); ``confirm`` also records the receipt."""
+    from django.utils import timezone
+
+    from portal.publishing import NoticeRead
+
+    read, _ = NoticeRead.objects.get_or_create(notice=notice, user=user)
+    if confirm and read.confirmed_at is None:
+        read.confirmed_at = timezone.now()
+        read.save(update_fields=["confirmed_at"])
+    return read

@@ -23,6 +23,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("me/", views.me, name="me"),
+    path("me/notices/", views.my_notices, name="my_notices"),
     path("search/", search_views.search_view, name="search"),
     path("", include(wagtail_urls)),
     prefix_default_language=False,

@@ -104,3 +104,14 @@ def activate_totp(user):
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
     return TOTP.activate(user, generate_totp_secret())
+
+
+def publish(parent, page, *, at=None):
+    """Add a page under ``parent`` and publish it (first_published_at = ``at``)."""
+    page.live = False
+    parent.add_child(instance=page)
+    page.save_revision().publish()
+    if at is not None:
+        type(page).objects.filter(pk=page.pk).update(first_published_at=at)
+    page.refresh_from_db()
+    return page

@@ -17,6 +17,8 @@ INSTALLED_APPS = [
     "branches",
     "search",
     "wagtail.contrib.forms",
+    "wagtail.contrib.routable_page",
+    "wagtail.contrib.table_block",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
     "wagtail.embeds",
@@ -145,7 +147,13 @@ TASKS = {
         "BACKEND": os.environ.get(
             "TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend"
         )
-    }
+    },
+    # Work due at a set time (scheduled publishing and expiry, reminders) needs a
+    # backend that can defer it: the database, run by `manage.py db_worker
+    # --backend scheduled` (make run starts one).
+    "scheduled": {
+        "BACKEND": os.environ.get("TASKS_SCHEDULED_BACKEND", "django_tasks_db.DatabaseBackend")
+    },
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

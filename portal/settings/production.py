@@ -42,4 +42,10 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0") == "1"
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 
-TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+TASKS = {
+    alias: {"BACKEND": os.environ.get(variable, "django_tasks_db.DatabaseBackend")}
+    for alias, variable in (
+        ("default", "TASKS_BACKEND"),
+        ("scheduled", "TASKS_SCHEDULED_BACKEND"),
+    )
+}

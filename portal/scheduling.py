@@ -1,0 +1,31 @@
+"""Work that must happen at a given time: publishing pages whose go-live time has
+come and unpublishing expired ones (Wagtail's ``publish_scheduled``), and
+meeting reminders. Each time-bound change enqueues ``run_due_work`` on the
+"scheduled" task backend to run at that time (``run_after``); the background
+worker (``manage.py db_worker --backend scheduled``) runs it then. The task does
+whatever is due at the moment it runs, so running it late, early or twice is
+harmless."""
+
+import datetime as dt
+from io import StringIO
+
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import task
+
+SCHEDULED_BACKEND = "scheduled"
+
+
+@task(backend=SCHEDULED_BACKEND)
+def run_due_work() -> None:
+    call_command("publish_scheduled", stdout=StringIO())
+
+
+def run_at(when: dt.datetime | None) -> None:
+    """Have the worker run the due work at ``when``, once the current
+    transaction commits (a rolled-back change schedules nothing)."""
+    if when is None:
+        return
+    when = max(when, timezone.now())
+    transaction.on_commit(lambda: run_due_work.using(run_after=when).enqueue())

@@ -1,0 +1,34 @@
+"""Signal wiring of the portal app."""
+
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.utils import timezone
+from wagtail.models import Page, Revision
+
+from portal.publishing import NoticeBoardPage
+from portal.scheduling import run_at
+
+
+@receiver(post_save, sender=NoticeBoardPage)
+def board_created(sender, instance, created, raw=False, **kwargs):
+    if created and not raw:
+        from portal.services import ensure_notice_board
+
+        transaction.on_commit(lambda: ensure_notice_board(instance))
+
+
+@receiver(post_save, sender=Revision)
+def revision_scheduled(sender, instance, raw=False, **kwargs):
+    """A revision approved to go live later: publish it then."""
+    if not raw and instance.approved_go_live_at:
+        run_at(instance.approved_go_live_at)
+
+
+@receiver(post_save)
+def page_expiry(sender, instance, raw=False, **kwargs):
+    """A live page with an expiry time: unpublish it then."""
+    if raw or not isinstance(instance, Page):
+        return
+    if instance.live and instance.expire_at and instance.expire_at > timezone.now():
+        run_at(instance.expire_at)
