@@ -80,6 +80,32 @@ class OrgPage(RoutablePageMixin, Page):
             template="portal/publication_list.html",
         )
 
+    @path("calendar/", name="calendar")
+    def calendar(self, request):
+        """The unit's upcoming public meetings and activities, by day."""
+        from django.shortcuts import render
+
+        from branches.calendars import calendar_page_context
+
+        context = calendar_page_context(self, request)
+        context.update(page=self, self=self)
+        return render(request, "branches/calendar.html", context)
+
+    # Wagtail serves only paths of letters, digits, "-" and "_" segments (no
+    # dot), so the feed is "calendar/ics/"; the download is named *.ics.
+    @path("calendar/ics/", name="calendar_ics")
+    def calendar_ics(self, request):
+        """The same public events as an iCalendar feed to subscribe to."""
+        from django.http import HttpResponse
+
+        from branches.calendars import unit_calendar_ics
+
+        response = HttpResponse(
+            unit_calendar_ics(self, request), content_type="text/calendar; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'inline; filename="calendar-{self.pk}.ics"'
+        return response
+
 
 class DistrictPage(OrgPage):
     """The district home: root of the organisation tree and the site's home page."""
@@ -443,3 +469,14 @@ class HouseholdVisit(models.Model):
 
     def __str__(self):
         return f"{self.visited_on} {self.household}"
+
+
+# Branch meetings (三会一课) live in their own module; importing them here
+# registers them with the app.
+from branches.meetings import (  # noqa: E402, F401
+    Attendance,
+    Meeting,
+    MeetingPhoto,
+    MeetingReminder,
+    MeetingSeries,
+)

@@ -365,6 +365,13 @@ class OrganisationGroup(ViewSetGroup):
     menu_label = _("Organisation")
     menu_icon = "site"
     menu_order = 150
+
+    def __init__(self):
+        from branches.meeting_admin import meeting_viewset_class
+
+        self.items = (*self.items, meeting_viewset_class()("meetings"))
+        super().__init__()
+
     items = (
         MemberViewSet("members"),
         BuildingViewSet("buildings"),
@@ -387,10 +394,27 @@ def register_household_chooser():
 
 @hooks.register("register_admin_urls")
 def register_private_urls():
+    from branches.meeting_admin import admin_urls as meeting_urls
+
     return [
+        *meeting_urls,
         path(
             "private/<str:model_name>/<int:pk>/",
             views.private_values,
             name="branches_private",
         ),
     ]
+
+
+@hooks.register("register_admin_urls")
+def register_compliance_urls():
+    from branches.compliance_views import compliance_urls
+
+    return compliance_urls  # /admin/compliance/
+
+
+@hooks.register("register_admin_menu_item")
+def register_compliance_menu_item():
+    from branches.compliance_views import compliance_menu_item
+
+    return compliance_menu_item()

@@ -826,6 +826,8 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
         district=district, branch=first_branch, coordinator_grid=first_branch._grid._parent
     )
     timer.phase("demo accounts")
+    demo_publishing(district=district, branch=first_branch, now=now)
+    timer.phase("notices, news, activities and branch meetings")
     result.counts = {
         "pages": len(writer.pages) + 1,
         "grids": len(plan),
@@ -842,6 +844,136 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
     }
     result.timings.append(("total", timer.total))
     return result
+
+
+# --- Notices, news, activities and meetings ----------------------------------------------
+
+
+def demo_publishing(*, district, branch, now) -> None:
+    """A district notice board, a few items at district and branch level (one
+    pinned notice asking for a read receipt, one activity next week, one notice
+    that goes live tomorrow) and a year of the branch's 三会一课."""
+    from branches.meetings import MeetingKind
+    from branches.schedule import record_attendance, schedule_meetings
+    from portal.publishing import ActivityPage, NewsPage, NoticeBoardPage, NoticePage
+
+    def text(value):
+        return [("text", f"<p>{value}</p>")]
+
+    board = NoticeBoardPage(title="区级通知公告", slug="notices")
+    district.add_child(instance=board)
+    board.save_revision().publish()
+    items = [
+        (
+            board,
+            NoticePage(
+                title="关于开展“党员进网格”集中服务月的通知",
+                pinned=True,
+                requires_receipt=True,
+                summary="各网格党支部于本月内组织党员到所在网格报到服务。",
+                body=text("请各支部书记于月底前报送服务情况。"),
+            ),
+        ),
+        (
+            district,
+            NewsPage(
+                title="示范区召开党建引领网格治理推进会",
+                summary="会议部署了下一阶段网格党建重点工作。",
+                body=text("会上，各网格交流了“居民点单、社区派单、党员接单”的经验。"),
+            ),
+        ),
+        (
+            branch,
+            NoticePage(
+                title="本周六楼道清理志愿服务通知",
+                summary="请党员志愿者8:30在3号楼前集合。",
+                body=text("自带手套，物资由支部统一准备。"),
+            ),
+        ),
+        (
+            branch,
+            NewsPage(
+                title="支部开展“微心愿”认领活动",
+                summary="党员认领困难群众微心愿12个。",
+                body=text("认领的微心愿将在两周内完成。"),
+            ),
+        ),
+        (
+            branch,
+            ActivityPage(
+                title="重阳节敬老志愿服务",
+                place="社区党群服务中心",
+                starts_at=now + timedelta(days=7, hours=2),
+                ends_at=now + timedelta(days=7, hours=4),
+                capacity_note="限20人",
+                summary="为辖区高龄老人理发、量血压。",
+                body=text("欢迎党员和居民志愿者参加。"),
+            ),
+        ),
+    ]
+    for parent, page in items:
+        parent.add_child(instance=page)
+        page.save_revision().publish()
+    later = NoticePage(
+        title="下月主题党日活动安排",
+        summary="下月主题党日将于月初举行。",
+        body=text("具体安排另行通知。"),
+        go_live_at=now + timedelta(days=1),
+        live=False,
+    )
+    branch.add_child(instance=later)
+    later.save_revision().publish()  # scheduled: the worker publishes it tomorrow
+
+    group = BuildingGroupPage.objects.child_of(branch).order_by("path").first()
+    month_start = timezone.localtime(now).replace(
+        day=1, hour=19, minute=30, second=0, microsecond=0
+    )
+    year_ago = month_start.replace(year=month_start.year - 1)
+    plans = [
+        (MeetingKind.COMMITTEE, "支委会", "FREQ=MONTHLY;BYMONTHDAY=5;COUNT=14", None, False),
+        (MeetingKind.PARTY_DAY, "主题党日", "FREQ=MONTHLY;BYMONTHDAY=15;COUNT=14", None, True),
+        (
+            MeetingKind.ASSEMBLY,
+            "支部党员大会",
+            "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=20;COUNT=5",
+            None,
+            False,
+        ),
+        (MeetingKind.LECTURE, "党课", "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=25;COUNT=5", None, False),
+        (
+            MeetingKind.GROUP,
+            f"{group.title}会议" if group else "党小组会",
+            "FREQ=MONTHLY;BYMONTHDAY=10;COUNT=14",
+            group,
+            False,
+        ),
+    ]
+    for kind, title, rule, grp, public in plans:
+        meetings = schedule_meetings(
+            branch=branch,
+            group=grp,
+            kind=kind,
+            title=title,
+            starts_at=year_ago,
+            duration=timedelta(hours=1, minutes=30),
+            place="社区党群服务中心",
+            rrule=rule,
+            public=public,
+            agenda="学习传达上级精神；研究支部近期工作。",
+        )
+        for i, meeting in enumerate(m for m in meetings if m.starts_at < now):
+            rows = {}
+            for j, a in enumerate(meeting.attendances.all()):
+                if (i + j) % 9 == 0:
+                    rows[a.member_id] = ("leave", "外出务工")
+                elif (i + j) % 13 == 0:
+                    rows[a.member_id] = ("absent", "")
+                else:
+                    rows[a.member_id] = ("present", "")
+            record_attendance(meeting, rows)
+            if i % 4 != 3:  # a few without minutes, so the overdue list has something
+                meeting.minutes = "会议传达学习了上级文件精神，研究部署了网格服务工作。"
+                meeting.save(update_fields=["minutes"])
 
 
 # --- Demo accounts ---------------------------------------------------------------------------

@@ -133,6 +133,50 @@ class AuditEntry(models.Model):
         raise PermissionError("the audit log cannot be edited")
 
 
+class InboxMessage(models.Model):
+    """A message in a user's in-portal inbox (reminders, notices of changes)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox"
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("inbox message")
+
+    def __str__(self):
+        return self.subject
+
+
+def _calendar_token():
+    import secrets
+
+    return secrets.token_urlsafe(24)
+
+
+class CalendarToken(models.Model):
+    """The secret in a member's private calendar feed URL. Revoking it (making a
+    new one) stops the old URL at once."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_token"
+    )
+    token = models.CharField(max_length=64, unique=True, default=_calendar_token)
+    created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"calendar token of {self.user_id}"
+
+    def renew(self):
+        self.token = _calendar_token()
+        self.save(update_fields=["token", "created_at"])
+
+
 # Page models and their records live in their own modules; importing them here
 # registers them with the app.
 from portal.publishing import (  # noqa: E402, F401

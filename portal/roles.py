@@ -160,6 +160,18 @@ def visits_visible_to(user, qs: QuerySet) -> QuerySet:
     )
 
 
+def meetings_visible_to(user, qs: QuerySet) -> QuerySet:
+    """Branch meetings: the branch's secretary and coordinators, the district, and
+    a group leader for their group's meetings."""
+    return _scoped(qs, user_scope(user), branch_path="branch__path", group_field="group_id")
+
+
+def attendance_visible_to(user, qs: QuerySet) -> QuerySet:
+    return _scoped(
+        qs, user_scope(user), branch_path="meeting__branch__path", group_field="meeting__group_id"
+    )
+
+
 VISIBILITY = {
     "branches.member": members_visible_to,
     "branches.household": households_visible_to,
@@ -167,6 +179,8 @@ VISIBILITY = {
     "branches.resident": residents_visible_to,
     "branches.centralhousehold": central_households_visible_to,
     "branches.householdvisit": visits_visible_to,
+    "branches.meeting": meetings_visible_to,
+    "branches.attendance": attendance_visible_to,
 }
 
 

@@ -18,8 +18,12 @@ SCHEDULED_BACKEND = "scheduled"
 
 
 @task(backend=SCHEDULED_BACKEND)
-def run_due_work() -> None:
+def run_due_work() -> int:
+    """Returns how many reminders were sent."""
+    from branches.schedule import send_due_reminders
+
     call_command("publish_scheduled", stdout=StringIO())
+    return send_due_reminders()
 
 
 def run_at(when: dt.datetime | None) -> None:

@@ -22,6 +22,8 @@ BRANCH_RECORDS = [
     "member",
     "centralhousehold",
     "householdvisit",
+    "meeting",
+    "attendance",
 ]
 ROLE_MODEL_PERMISSIONS = {
     Role.DISTRICT_ADMIN: {
@@ -37,6 +39,8 @@ ROLE_MODEL_PERMISSIONS = {
             "resident:view,change",
             "member:view",
             "householdvisit:view,add",
+            "meeting:view",
+            "attendance:view",
         ],
     },
     Role.CENTRAL_HOUSEHOLD_HEAD: {
@@ -68,13 +72,13 @@ def _model_permissions(spec: dict) -> list[Permission]:
 
 
 def _role_group(role: str) -> Group:
-    group, created = Group.objects.get_or_create(name=f"role:{role}")
-    if created:
-        perms = _model_permissions(ROLE_MODEL_PERMISSIONS.get(role, {}))
-        perms.append(
-            Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
-        )
-        group.permissions.set(perms)
+    group = Group.objects.get_or_create(name=f"role:{role}")[0]
+    # Set every time, so roles granted before a release gain its new permissions.
+    perms = _model_permissions(ROLE_MODEL_PERMISSIONS.get(role, {}))
+    perms.append(
+        Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
+    )
+    group.permissions.set(perms)
     return group
 
 

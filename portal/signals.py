@@ -1,6 +1,5 @@
 """Signal wiring of the portal app."""
 
-from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -12,10 +11,11 @@ from portal.scheduling import run_at
 
 @receiver(post_save, sender=NoticeBoardPage)
 def board_created(sender, instance, created, raw=False, **kwargs):
+    """The board's proposers and approval workflow, in the same transaction."""
     if created and not raw:
         from portal.services import ensure_notice_board
 
-        transaction.on_commit(lambda: ensure_notice_board(instance))
+        ensure_notice_board(instance)
 
 
 @receiver(post_save, sender=Revision)

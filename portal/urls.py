@@ -18,12 +18,15 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("calendar/<str:token>.ics", views.member_calendar_feed, name="member_calendar_feed"),
 ]
 
 urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("me/", views.me, name="me"),
     path("me/notices/", views.my_notices, name="my_notices"),
+    path("me/inbox/", views.my_inbox, name="my_inbox"),
+    path("me/calendar/", views.renew_calendar_token, name="renew_calendar_token"),
     path("search/", search_views.search_view, name="search"),
     path("", include(wagtail_urls)),
     prefix_default_language=False,

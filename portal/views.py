@@ -1,15 +1,26 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
+from branches.calendars import member_calendar_ics
+from portal.models import CalendarToken
 from portal.roles import user_scope
 from portal.selectors import PER_PAGE, member_feed
+
+
+def _member(user):
+    return getattr(user, "member", None) if hasattr(user, "member") else None
 
 
 @login_required
 def me(request):
     """The signed-in user's own page: their roles and their member record (masked)."""
-    member = getattr(request.user, "member", None) if hasattr(request.user, "member") else None
+    member = _member(request.user)
     assignments = request.user.role_assignments.select_related("page").order_by("role")
     _, unread = member_feed(request.user, member)
     return render(
@@ -20,6 +31,7 @@ def me(request):
             "assignments": assignments,
             "scope": user_scope(request.user),
             "unread_notices": unread,
+            "unread_messages": request.user.inbox.filter(read_at=None).count(),
         },
     )
 
@@ -28,7 +40,7 @@ def me(request):
 def my_notices(request):
     """A member's feed: notices of their group, branch, grids and the district,
     pinned first, newest first, unread marked."""
-    member = getattr(request.user, "member", None) if hasattr(request.user, "member") else None
+    member = _member(request.user)
     notices, unread = member_feed(request.user, member)
     page = Paginator(notices, PER_PAGE).get_page(request.GET.get("page"))
     return render(
@@ -36,3 +48,57 @@ def my_notices(request):
         "portal/my_notices.html",
         {"member": member, "items": page, "unread": unread},
     )
+
+
+@login_required
+def my_inbox(request):
+    """Reminders and other messages; opening the page marks them read."""
+    page = Paginator(request.user.inbox.all(), PER_PAGE).get_page(request.GET.get("page"))
+    unread_ids = [m.pk for m in page if m.read_at is None]
+    if unread_ids:
+        request.user.inbox.filter(pk__in=unread_ids).update(read_at=timezone.now())
+    return render(request, "portal/my_inbox.html", {"items": page, "unread_ids": unread_ids})
+
+
+@require_POST
+@login_required
+def renew_calendar_token(request):
+    """Create the signed-in member's private calendar address, or replace it
+    with a new one (the old address stops working at once)."""
+    if not hasattr(request.user, "member"):
+        messages.error(
+            request,
+            _("Your account is not linked to a party member record, so it has no calendar."),
+        )
+        return redirect("me")
+    token, created = CalendarToken.objects.get_or_create(user=request.user)
+    if created:
+        messages.success(request, _("Your calendar address is ready. Add it to your calendar app."))
+    else:
+        token.renew()
+        messages.success(
+            request,
+            _("You have a new calendar address. The old address no longer works."),
+        )
+    return redirect("me")
+
+
+def member_calendar_feed(request, token):
+    """A member's private iCalendar feed of the meetings they are invited to.
+    The secret token in the URL is the only key (calendar apps cannot sign in);
+    an unknown or replaced token is a 404."""
+    found = (
+        CalendarToken.objects.select_related("user__member")
+        .filter(token=token, user__is_active=True)
+        .first()
+    )
+    if found is None:
+        raise Http404
+    member = getattr(found.user, "member", None)
+    response = HttpResponse(
+        member_calendar_ics(member, request), content_type="text/calendar; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'inline; filename="my-meetings.ics"'
+    response["Cache-Control"] = "private, max-age=300"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response

@@ -228,3 +228,10 @@ LOGGING = {
 }
 
 X_FRAME_OPTIONS = "SAMEORIGIN"
+
+# --- Notifications and reminders -------------------------------------------------
+# Extra channels besides the inbox and email: dotted paths of callables
+# channel(user, subject, body, url), e.g. an SMS or WeChat template-message adapter.
+TONGXIN_NOTIFY_CHANNELS = [c for c in os.environ.get("NOTIFY_CHANNELS", "").split(",") if c]
+# How long before a meeting its invitees are reminded.
+TONGXIN_MEETING_REMINDER_HOURS = int(os.environ.get("MEETING_REMINDER_HOURS", "24"))

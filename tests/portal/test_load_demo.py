@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 from wagtail.models import Page, Site
 
 from branches.models import (
@@ -67,7 +68,10 @@ def test_small_demo_tree(small_demo):
     site = Site.objects.get(is_default_site=True)
     assert site.root_page_id == district.pk
     assert not Page.objects.filter(depth=2).exclude(pk=district.pk).exists()  # welcome page gone
-    assert not Page.objects.filter(live=False).exists()
+    # Only the demo's scheduled notice waits to go live (tomorrow).
+    waiting = Page.objects.filter(live=False).specific()
+    assert [p.title for p in waiting] == ["下月主题党日活动安排"]
+    assert waiting[0].go_live_at > timezone.now()
 
     level3 = GridPage.objects.filter(level=GridPage.Level.THIRD)
     assert GridBranchPage.objects.count() == level3.count()
@@ -91,7 +95,7 @@ def test_small_demo_tree(small_demo):
 
 def test_pages_have_sane_tree_and_revisions(small_demo):
     assert Page.find_problems() == ([], [], [], [], [])
-    for page in Page.objects.filter(depth__gt=1):
+    for page in Page.objects.filter(depth__gt=1, live=True):
         assert page.live_revision_id and page.latest_revision_id == page.live_revision_id
         assert page.url_path == page.get_parent().url_path + page.slug + "/"
     branch = GridBranchPage.objects.order_by("path").first()
@@ -252,3 +256,19 @@ def test_generator_at_a_tiny_seed_like_scale(db):
     assert BuildingGroupPage.objects.count() == 6
     assert Resident.objects.count() == Household.objects.count()
     assert Page.find_problems() == ([], [], [], [], [])
+
+
+def test_demo_publications_and_meetings(small_demo):
+    from branches.meetings import Attendance, Meeting, MeetingKind
+    from portal.publishing import NoticeBoardPage, NoticePage, PublicationPage
+
+    board = NoticeBoardPage.objects.get()
+    assert board.get_workflow() is not None
+    assert NoticePage.objects.child_of(board).live().filter(requires_receipt=True).exists()
+    assert PublicationPage.objects.live().count() == 5
+    branch = GridBranchPage.objects.order_by("path").first()
+    kinds = set(Meeting.objects.filter(branch=branch).values_list("kind", flat=True))
+    assert kinds == set(MeetingKind.values)
+    past = Meeting.objects.filter(branch=branch, starts_at__lt=timezone.now())
+    assert past.exists()
+    assert not Attendance.objects.filter(meeting__in=past, status="invited").exists()

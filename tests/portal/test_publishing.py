@@ -241,9 +241,8 @@ def test_board_proposals_need_district_approval(
     assert notice.live and notice.live_revision_id == revision.pk
 
 
-def test_board_created_in_the_admin_gets_the_workflow(tree, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        board = add_page(tree.district, NoticeBoardPage(title="区级通知公告", slug="board"))
+def test_board_created_in_the_admin_gets_the_workflow(tree):
+    board = add_page(tree.district, NoticeBoardPage(title="区级通知公告", slug="board"))
     assert board.get_workflow().name == DISTRICT_WORKFLOW
 
 

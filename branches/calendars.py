@@ -1,0 +1,281 @@
+"""Calendars: the public calendar of a unit (its public branch meetings and
+activities, as a page and as an iCalendar feed) and a member's private feed of
+the meetings they are invited to.
+
+Feeds are built with the ``icalendar`` package. Every event has a UID that
+stays the same for the life of the item, so a moved or cancelled meeting
+updates the entry in the subscriber's calendar app (with a higher SEQUENCE)
+instead of adding a second one. Cancelled meetings stay in the feeds with
+STATUS:CANCELLED. Each read is a fixed number of queries however many events
+there are."""
+
+import datetime as dt
+from dataclasses import dataclass
+from itertools import groupby
+from zoneinfo import ZoneInfo
+
+import icalendar
+from django.db.models import CharField, Count, OuterRef, Q, Subquery
+from django.db.models.functions import Cast
+from django.utils import timezone
+from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from wagtail.models import Page, Revision
+
+from branches.meetings import Meeting
+from portal.publishing import ActivityPage
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TZID = "Asia/Shanghai"
+PRODID = "-//Tongxin//Party-building portal calendar//ZH"
+# What a feed covers: from this long ago ...
+FEED_PAST = dt.timedelta(days=90)
+# ... up to this far ahead, and at most this many events.
+FEED_AHEAD = dt.timedelta(days=400)
+MAX_EVENTS = 500
+# How far ahead the HTML calendar page looks.
+PAGE_AHEAD_DAYS = 60
+DESCRIPTION_CHARS = 500
+# How often calendar apps are asked to fetch a feed again.
+REFRESH = dt.timedelta(hours=1)
+
+
+@dataclass
+class CalendarItem:
+    """One event, from a meeting or an activity, in local (Asia/Shanghai) time."""
+
+    uid: str
+    kind: str  # "meeting" or "activity"
+    label: str  # e.g. "Themed party day (主题党日)" or "Activity"
+    title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime | None
+    place: str
+    description: str
+    sequence: int
+    cancelled: bool
+    url: str | None  # absolute, for feeds
+    stamp: dt.datetime
+    link: str | None = None  # an activity's page, for the calendar page
+    unit_title: str = ""
+
+    @property
+    def day(self) -> dt.date:
+        return self.starts_at.date()
+
+
+def _local(moment):
+    return timezone.localtime(moment, SHANGHAI) if moment else None
+
+
+def _short(text):
+    return Truncator((text or "").strip()).chars(DESCRIPTION_CHARS)
+
+
+def _window(now=None):
+    now = now or timezone.now()
+    return now - FEED_PAST, now + FEED_AHEAD
+
+
+def _full_url(page, request, subpage=""):
+    """The page's absolute URL (site root paths are cached on the request, so
+    this costs no query per item)."""
+    url = page.get_full_url(request)
+    if url and subpage:
+        url = url.rstrip("/") + "/" + subpage.lstrip("/")
+    return url
+
+
+# --- Reads ------------------------------------------------------------------------------------
+
+
+def public_units(unit: Page):
+    """Live, public pages at and under ``unit`` (a subquery)."""
+    return Page.objects.live().public().descendant_of(unit, inclusive=True).values("pk")
+
+
+def public_meetings(unit: Page, *, start, end):
+    """Meetings marked public whose branch (or building group) is a live,
+    public page at or under ``unit``; cancelled ones included."""
+    units = public_units(unit)
+    return (
+        Meeting.objects.filter(public=True, starts_at__gte=start, starts_at__lt=end)
+        .filter(Q(branch__in=units) | Q(group__in=units))
+        .select_related("branch")
+        .order_by("starts_at", "id")
+    )
+
+
+def public_activities(unit: Page, *, start, end):
+    """Live, public activities under ``unit``, each with ``revision_count``
+    (their iCalendar SEQUENCE: it goes up with every edit)."""
+    revisions = (
+        Revision.objects.filter(
+            content_type_id=OuterRef("content_type_id"),
+            object_id=Cast(OuterRef("pk"), output_field=CharField()),
+        )
+        .order_by()
+        .values("object_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        ActivityPage.objects.live()
+        .public()
+        .descendant_of(unit)
+        .filter(starts_at__gte=start, starts_at__lt=end)
+        .annotate(revision_count=Subquery(revisions))
+        .defer("body")
+        .order_by("starts_at", "id")
+    )
+
+
+def invited_meetings(member, *, start, end):
+    """The meetings ``member`` is invited to (any status, public or not)."""
+    return (
+        Meeting.objects.filter(attendances__member=member, starts_at__gte=start, starts_at__lt=end)
+        .select_related("branch")
+        .order_by("starts_at", "id")
+    )
+
+
+def meeting_item(meeting, request=None) -> CalendarItem:
+    url = None
+    if meeting.public and request is not None:
+        url = _full_url(meeting.branch, request, meeting.branch.reverse_subpage("calendar"))
+    return CalendarItem(
+        uid=f"meeting-{meeting.pk}@tongxin",
+        kind="meeting",
+        label=str(meeting.get_kind_display()),
+        title=meeting.title,
+        starts_at=_local(meeting.starts_at),
+        ends_at=_local(meeting.ends_at),
+        place=meeting.place,
+        description=_short(meeting.agenda),
+        sequence=meeting.sequence,
+        cancelled=meeting.is_cancelled,
+        url=url,
+        stamp=meeting.updated_at or timezone.now(),
+        unit_title=meeting.branch.title,
+    )
+
+
+def activity_item(page, request=None) -> CalendarItem:
+    return CalendarItem(
+        uid=f"activity-{page.pk}@tongxin",
+        kind="activity",
+        label=str(page.get_kind_display()),
+        title=page.title,
+        starts_at=_local(page.starts_at),
+        ends_at=_local(page.ends_at),
+        place=page.place,
+        description=_short(page.summary),
+        sequence=getattr(page, "revision_count", None) or 0,
+        cancelled=False,
+        url=_full_url(page, request) if request is not None else None,
+        link=page.get_url(request) if request is not None else None,
+        stamp=page.last_published_at or page.latest_revision_created_at or timezone.now(),
+    )
+
+
+def _first(items, limit):
+    items.sort(key=lambda item: (item.starts_at, item.uid))
+    return items[:limit]
+
+
+def unit_items(unit: Page, *, start, end, request=None, limit=MAX_EVENTS) -> list[CalendarItem]:
+    """The public events of a unit's subtree between ``start`` and ``end``,
+    earliest first: three queries (view restrictions, meetings, activities)."""
+    meetings = public_meetings(unit, start=start, end=end)[:limit]
+    activities = public_activities(unit, start=start, end=end)[:limit]
+    items = [meeting_item(m, request) for m in meetings]
+    items += [activity_item(a, request) for a in activities]
+    return _first(items, limit)
+
+
+def member_items(member, *, start, end, request=None, limit=MAX_EVENTS) -> list[CalendarItem]:
+    meetings = invited_meetings(member, start=start, end=end)[:limit]
+    return _first([meeting_item(m, request) for m in meetings], limit)
+
+
+# --- iCalendar --------------------------------------------------------------------------------
+
+
+def _event(item: CalendarItem) -> icalendar.Event:
+    event = icalendar.Event()
+    event.add("uid", item.uid)
+    event.add("dtstamp", item.stamp.astimezone(dt.UTC))
+    event.add("dtstart", item.starts_at)
+    if item.ends_at:
+        event.add("dtend", item.ends_at)
+    event.add("summary", item.title)
+    if item.place:
+        event.add("location", item.place)
+    if item.description:
+        event.add("description", item.description)
+    event.add("categories", [item.label])
+    event.add("sequence", item.sequence)
+    event.add("status", "CANCELLED" if item.cancelled else "CONFIRMED")
+    if item.url:
+        event.add("url", item.url)
+    return event
+
+
+def build_calendar(name: str, items: list[CalendarItem], *, start, end) -> icalendar.Calendar:
+    """A VCALENDAR with a VTIMEZONE for Asia/Shanghai and one VEVENT per item,
+    times in Asia/Shanghai local time (DTSTART;TZID=Asia/Shanghai:...)."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-timezone", TZID)
+    calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", icalendar.vDuration(REFRESH))
+    # Always one VTIMEZONE, even for an empty feed, covering every event; it
+    # comes before the events that refer to it.
+    last = max([end, *(i.ends_at or i.starts_at for i in items)])
+    calendar.add_component(
+        icalendar.Timezone.from_tzid(
+            TZID,
+            first_date=_local(start).date() - dt.timedelta(days=1),
+            last_date=_local(last).date() + dt.timedelta(days=1),
+        )
+    )
+    for item in items:
+        calendar.add_component(_event(item))
+    return calendar
+
+
+def unit_calendar_ics(unit: Page, request=None, now=None) -> bytes:
+    start, end = _window(now)
+    items = unit_items(unit, start=start, end=end, request=request)
+    name = _("%(unit)s · calendar") % {"unit": unit.title}
+    return build_calendar(name, items, start=start, end=end).to_ical()
+
+
+def member_calendar_ics(member, request=None, now=None) -> bytes:
+    start, end = _window(now)
+    items = member_items(member, start=start, end=end, request=request) if member else []
+    return build_calendar(_("My branch meetings"), items, start=start, end=end).to_ical()
+
+
+# --- The calendar page ------------------------------------------------------------------------
+
+
+def calendar_page_context(unit: Page, request, now=None) -> dict:
+    """The unit's public events from today (Asia/Shanghai) for the next
+    PAGE_AHEAD_DAYS days, grouped by day: ``days`` is [(date, [items])]."""
+    today = timezone.localtime(now or timezone.now(), SHANGHAI).date()
+    start = dt.datetime.combine(today, dt.time.min, tzinfo=SHANGHAI)
+    end = start + dt.timedelta(days=PAGE_AHEAD_DAYS + 1)
+    items = unit_items(unit, start=start, end=end, request=request)
+    days = [(day, list(group)) for day, group in groupby(items, key=lambda i: i.day)]
+    return {
+        "unit": unit,
+        "days": days,
+        "event_count": len(items),
+        "ahead_days": PAGE_AHEAD_DAYS,
+        "today": today,
+    }

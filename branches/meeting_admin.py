@@ -1,0 +1,243 @@
+"""三会一课 in the admin: schedule one-off or recurring meetings for a branch,
+edit or cancel one occurrence, record attendance, minutes and photos. Every
+list, form and view is limited to the user's scope."""
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    InlinePanel,
+    MultiFieldPanel,
+    ObjectList,
+)
+from wagtail.admin.ui.tables import Column
+
+from branches.forms import PrivateRecordForm, pages_in_scope
+from branches.meetings import Attendance, Meeting, MeetingKind
+from branches.models import GridBranchPage
+from branches.schedule import record_attendance, schedule_meetings
+from portal.roles import can_access
+
+
+class Repeat:
+    NONE = ""
+    WEEKLY = "FREQ=WEEKLY"
+    MONTHLY = "FREQ=MONTHLY"
+    MONTHLY_LAST = "FREQ=MONTHLY;BYMONTHDAY=-1"
+    QUARTERLY = "FREQ=MONTHLY;INTERVAL=3"
+    CUSTOM = "custom"
+    CHOICES = [
+        (NONE, _("Does not repeat")),
+        (WEEKLY, _("Every week")),
+        (MONTHLY, _("Every month on the same day")),
+        (MONTHLY_LAST, _("Every month on the last day")),
+        (QUARTERLY, _("Every three months")),
+        (CUSTOM, _("Custom rule (RRULE)")),
+    ]
+
+
+class MeetingForm(PrivateRecordForm):
+    """Creating: the repeat fields turn one form into a series of meetings.
+    Editing changes this one occurrence only."""
+
+    repeat = forms.ChoiceField(label=_("Repeat"), choices=Repeat.CHOICES, required=False)
+    repeat_count = forms.IntegerField(
+        label=_("Number of meetings"),
+        min_value=2,
+        max_value=24,
+        required=False,
+        help_text=_("For repeating meetings: how many to schedule (at most 24)."),
+    )
+    custom_rrule = forms.CharField(
+        label=_("Custom rule"),
+        required=False,
+        max_length=200,
+        help_text=_("e.g. FREQ=MONTHLY;BYDAY=1FR (the first Friday of every month)"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for name in ("repeat", "repeat_count", "custom_rrule"):
+                self.fields.pop(name, None)
+
+    def clean(self):
+        cleaned = super().clean()
+        repeat = cleaned.get("repeat") or ""
+        if repeat == Repeat.CUSTOM:
+            rule = (cleaned.get("custom_rrule") or "").strip().upper()
+            if not rule:
+                self.add_error("custom_rrule", _("Write the repeat rule."))
+        else:
+            rule = repeat
+        if rule and "COUNT=" not in rule and "UNTIL=" not in rule:
+            count = cleaned.get("repeat_count")
+            if not count:
+                self.add_error("repeat_count", _("How many meetings should be scheduled?"))
+            rule = f"{rule};COUNT={count or 2}"
+        self.rrule = rule
+        return cleaned
+
+    def save(self, commit=True):
+        if self.instance.pk:
+            return super().save(commit)
+        data = self.cleaned_data
+        try:
+            meetings = schedule_meetings(
+                branch=data["branch"],
+                group=data.get("group"),
+                kind=data["kind"],
+                title=data["title"],
+                starts_at=data["starts_at"],
+                duration=data["ends_at"] - data["starts_at"],
+                place=data["place"],
+                agenda=data.get("agenda", ""),
+                public=data.get("public", False),
+                rrule=self.rrule,
+                by=self.for_user,
+            )
+        except ValidationError as error:
+            self.add_error(None, error)
+            raise
+        self.instance = meetings[0]
+        self.scheduled_count = len(meetings)
+        return self.instance
+
+
+class MeetingFilterSet(WagtailFilterSet):
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=MeetingKind.choices)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=Meeting.Status.choices)
+    branch = django_filters.ModelChoiceFilter(
+        label=_("Branch"),
+        queryset=lambda request: (
+            pages_in_scope(request.user, GridBranchPage.objects.order_by("path"))
+            if request
+            else GridBranchPage.objects.none()
+        ),
+    )
+    starts_after = django_filters.DateFilter(
+        label=_("From"), field_name="starts_at", lookup_expr="date__gte"
+    )
+
+    class Meta:
+        model = Meeting
+        fields = ["kind", "status", "branch", "starts_after"]
+
+
+class AttendanceLinkColumn(Column):
+    def get_value(self, instance):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("meeting_attendance", args=[instance.pk]), _("Sign-in")
+        )
+
+
+def meeting_viewset_class():
+    """Built on the scoped viewset of branches.wagtail_hooks (imported late: that
+    module registers this one)."""
+    from branches.wagtail_hooks import ScopedViewSet
+
+    class MeetingViewSet(ScopedViewSet):
+        model = Meeting
+        icon = "date"
+        menu_label = _("Branch meetings")
+        list_display = [
+            "title",
+            "kind",
+            "starts_at",
+            "branch",
+            "status",
+            AttendanceLinkColumn("attendance", label=_("Attendance")),
+        ]
+        list_select_related = ("branch",)
+        filterset_class = MeetingFilterSet
+        search_fields = ["title", "place"]
+        list_export = ["title", "kind", "starts_at", "ends_at", "place", "branch", "status"]
+        export_filename = "branch-meetings"
+
+        def get_edit_handler(self):
+            panels = [
+                FieldRowPanel([FieldPanel("branch"), FieldPanel("group")]),
+                FieldRowPanel([FieldPanel("kind"), FieldPanel("public")]),
+                FieldPanel("title"),
+                FieldRowPanel([FieldPanel("starts_at"), FieldPanel("ends_at")]),
+                FieldPanel("place"),
+                FieldPanel("agenda"),
+                MultiFieldPanel(
+                    [FieldPanel("repeat"), FieldPanel("repeat_count"), FieldPanel("custom_rrule")],
+                    heading=_("Repeat"),
+                ),
+                FieldPanel("status"),
+                FieldPanel("minutes"),
+                InlinePanel(
+                    "photos",
+                    label=_("Photos"),
+                    panels=[FieldPanel("image"), FieldPanel("caption")],
+                ),
+            ]
+            return ObjectList(panels, base_form_class=MeetingForm).bind_to_model(Meeting)
+
+    return MeetingViewSet
+
+
+def _attendance_rows(meeting):
+    return list(meeting.attendances.select_related("member").order_by("member__name", "member_id"))
+
+
+def attendance_view(request, pk):
+    """Sign-in sheet of one meeting: present, on leave (with reason) or absent."""
+    meeting = get_object_or_404(Meeting.objects.select_related("branch", "group"), pk=pk)
+    if not can_access(request.user, meeting) or not request.user.has_perm(
+        "branches.change_attendance"
+    ):
+        raise PermissionDenied
+    rows = _attendance_rows(meeting)
+    errors = {}
+    if request.method == "POST":
+        data = {
+            a.member_id: (
+                request.POST.get(f"status-{a.member_id}", a.status),
+                request.POST.get(f"reason-{a.member_id}", ""),
+            )
+            for a in rows
+        }
+        try:
+            changed = record_attendance(meeting, data, by=request.user)
+        except ValidationError as error:
+            errors = error.message_dict
+            for a in rows:  # show what was entered, not what is stored
+                a.status, a.reason = data[a.member_id]
+            messages.error(request, _("Nothing was saved: please correct the rows marked below."))
+        else:
+            messages.success(request, _("Attendance saved (%(n)s changed).") % {"n": changed})
+            return redirect("meeting_attendance", pk=meeting.pk)
+    counts = [
+        (label, sum(1 for a in rows if a.status == value))
+        for value, label in Attendance.Status.choices
+    ]
+    return TemplateResponse(
+        request,
+        "branches/admin/meeting_attendance.html",
+        {
+            "meeting": meeting,
+            "rows": [(a, errors.get(str(a.member_id)) or errors.get(a.member_id)) for a in rows],
+            "statuses": Attendance.Status.choices,
+            "counts": counts,
+            "started": meeting.starts_at <= timezone.now() + dt.timedelta(hours=1),
+            "header_title": _("Attendance"),
+        },
+    )
+
+
+admin_urls = [path("meetings/<int:pk>/attendance/", attendance_view, name="meeting_attendance")]
