@@ -168,7 +168,13 @@ def meeting_viewset_class():
 
         def get_edit_handler(self):
             panels = [
-                FieldRowPanel([FieldPanel("branch"), FieldPanel("group")]),
+                # Plain selects of the units in the user's scope (a secretary has one).
+                FieldRowPanel(
+                    [
+                        FieldPanel("branch", widget=forms.Select),
+                        FieldPanel("group", widget=forms.Select),
+                    ]
+                ),
                 FieldRowPanel([FieldPanel("kind"), FieldPanel("public")]),
                 FieldPanel("title"),
                 FieldRowPanel([FieldPanel("starts_at"), FieldPanel("ends_at")]),

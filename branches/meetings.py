@@ -86,7 +86,7 @@ class Meeting(ClusterableModel):
         ),
     )
     status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.SCHEDULED
+        _("meeting status"), max_length=10, choices=Status.choices, default=Status.SCHEDULED
     )
     # iCalendar SEQUENCE: goes up whenever the time, place, title or status changes.
     sequence = models.PositiveIntegerField(default=0, editable=False)

@@ -860,6 +860,9 @@ def demo_publishing(*, district, branch, now) -> None:
     def text(value):
         return [("text", f"<p>{value}</p>")]
 
+    activity_start = timezone.localtime(now + timedelta(days=7)).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    )
     board = NoticeBoardPage(title="区级通知公告", slug="notices")
     district.add_child(instance=board)
     board.save_revision().publish()
@@ -903,8 +906,8 @@ def demo_publishing(*, district, branch, now) -> None:
             ActivityPage(
                 title="重阳节敬老志愿服务",
                 place="社区党群服务中心",
-                starts_at=now + timedelta(days=7, hours=2),
-                ends_at=now + timedelta(days=7, hours=4),
+                starts_at=activity_start,
+                ends_at=activity_start + timedelta(hours=2),
                 capacity_note="限20人",
                 summary="为辖区高龄老人理发、量血压。",
                 body=text("欢迎党员和居民志愿者参加。"),
@@ -1061,10 +1064,11 @@ def create_demo_accounts(*, district, branch, coordinator_grid) -> None:
 ROLE_CAN_DO = {
     Role.DISTRICT_ADMIN: "every page and record, roles, audit log; reveals private values (audited)",
     Role.GRID_COORDINATOR: "edit pages and private records of the grid's subtree",
-    Role.BRANCH_SECRETARY: "branch pages, members, buildings, households, import; reveals (audited)",
+    Role.BRANCH_SECRETARY: "branch pages, notices, 三会一课 and attendance, members, households, "
+    "import; reveals (audited)",
     Role.GROUP_LEADER: "edit the group page, view members, keep household contacts and visits",
     Role.CENTRAL_HOUSEHOLD_HEAD: "see own contact households, record visits",
-    Role.MEMBER: "own member record (masked) and roles on /me/",
+    Role.MEMBER: "own record (masked), notice feed, meeting calendar and reminders on /me/",
     Role.VOLUNTEER: "public pages and own page (duties come in a later release)",
     Role.PARTNER_CONTACT: "public pages and own page (alliance work comes in a later release)",
 }

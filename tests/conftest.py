@@ -84,3 +84,30 @@ def _chinese_first():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture
+def run_worker(monkeypatch):
+    """Run what `manage.py db_worker --backend scheduled` runs, once: every task
+    due now. The worker closes stale connections between tasks; inside a test's
+    transaction that would close the test's own connection, so it is skipped."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    monkeypatch.setattr(
+        "django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None
+    )
+
+    def run():
+        call_command(
+            "db_worker",
+            "--backend",
+            "scheduled",
+            "--batch",
+            "--no-startup-delay",
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )
+
+    return run

@@ -3,14 +3,12 @@ reminders sent once by the background worker at the right time, scheduled
 publishing and expiry, and the admin screens with their scope."""
 
 import datetime as dt
-from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
 
 from branches.meetings import Attendance, Meeting, MeetingKind, MeetingReminder
 from branches.models import PartyPost
@@ -30,19 +28,6 @@ SH = ZoneInfo("Asia/Shanghai")
 
 def local(*args):
     return dt.datetime(*args, tzinfo=SH)
-
-
-def run_worker():
-    """What `manage.py db_worker --backend scheduled` does, once: run every task due now."""
-    call_command(
-        "db_worker",
-        "--backend",
-        "scheduled",
-        "--batch",
-        "--no-startup-delay",
-        stdout=StringIO(),
-        stderr=StringIO(),
-    )
 
 
 # --- Recurrence -------------------------------------------------------------------------------
@@ -116,6 +101,18 @@ def branch_members(tree):
     }
 
 
+def assembly(tree, starts_at):
+    """A two-hour branch assembly of branch A (every member invited)."""
+    return schedule_meetings(
+        branch=tree.branch_a,
+        kind=MeetingKind.ASSEMBLY,
+        title="支部党员大会",
+        starts_at=starts_at,
+        duration=dt.timedelta(hours=2),
+        place="党群服务中心",
+    )
+
+
 def invited(meeting):
     return set(meeting.attendances.values_list("member__name", flat=True))
 
@@ -153,14 +150,7 @@ def test_committee_meeting_invites_the_committee(tree, branch_members):
 
 
 def test_assembly_invites_every_member_of_the_branch(tree, branch_members):
-    (meeting,) = schedule_meetings(
-        branch=tree.branch_a,
-        kind=MeetingKind.ASSEMBLY,
-        title="支部党员大会",
-        starts_at=local(2027, 1, 5, 9, 0),
-        duration=dt.timedelta(hours=2),
-        place="党群服务中心",
-    )
+    (meeting,) = assembly(tree, local(2027, 1, 5, 9, 0))
     assert invited(meeting) == {"王书记", "李委员", "张三", "赵四"}
 
 
@@ -203,14 +193,7 @@ def test_moving_or_cancelling_raises_the_sequence(tree, branch_members):
 
 
 def test_attendance_needs_a_reason_for_leave_and_saves_all_or_nothing(tree, branch_members):
-    (meeting,) = schedule_meetings(
-        branch=tree.branch_a,
-        kind=MeetingKind.ASSEMBLY,
-        title="支部党员大会",
-        starts_at=local(2027, 1, 5, 9, 0),
-        duration=dt.timedelta(hours=2),
-        place="党群服务中心",
-    )
+    (meeting,) = assembly(tree, local(2027, 1, 5, 9, 0))
     m = branch_members
     bad = {m["group"].pk: ("present", ""), m["plain"].pk: ("leave", " ")}
     with pytest.raises(ValidationError):
@@ -242,14 +225,7 @@ def reminded(tree, branch_members, settings):
 def test_reminders_go_out_once_a_day_before(tree, branch_members, reminded):
     start = local(2027, 3, 1, 19, 30)
     with time_machine.travel(local(2027, 2, 27, 12, 0), tick=False):
-        (meeting,) = schedule_meetings(
-            branch=tree.branch_a,
-            kind=MeetingKind.ASSEMBLY,
-            title="支部党员大会",
-            starts_at=start,
-            duration=dt.timedelta(hours=2),
-            place="党群服务中心",
-        )
+        (meeting,) = assembly(tree, start)
         assert send_due_reminders() == 0  # 55 hours ahead: too early
     with time_machine.travel(local(2027, 2, 28, 20, 0), tick=False):
         assert send_due_reminders() == 2  # the two members with accounts
@@ -262,33 +238,19 @@ def test_reminders_go_out_once_a_day_before(tree, branch_members, reminded):
 
 def test_no_reminder_for_a_cancelled_meeting(tree, branch_members, reminded):
     with time_machine.travel(local(2027, 2, 27, 12, 0), tick=False):
-        (meeting,) = schedule_meetings(
-            branch=tree.branch_a,
-            kind=MeetingKind.ASSEMBLY,
-            title="支部党员大会",
-            starts_at=local(2027, 2, 28, 9, 0),
-            duration=dt.timedelta(hours=2),
-            place="党群服务中心",
-        )
+        (meeting,) = assembly(tree, local(2027, 2, 28, 9, 0))
         cancel_meeting(meeting)
         assert send_due_reminders() == 0
 
 
 def test_worker_sends_reminders_when_due(
-    tree, branch_members, reminded, django_capture_on_commit_callbacks
+    tree, branch_members, reminded, django_capture_on_commit_callbacks, run_worker
 ):
     """Scheduling enqueues the due work for (start - 24 h) on the scheduled backend;
     the worker runs nothing before then and sends the reminders at that time."""
     with time_machine.travel(local(2027, 2, 20, 12, 0), tick=False):
         with django_capture_on_commit_callbacks(execute=True):
-            schedule_meetings(
-                branch=tree.branch_a,
-                kind=MeetingKind.ASSEMBLY,
-                title="支部党员大会",
-                starts_at=local(2027, 3, 1, 19, 30),
-                duration=dt.timedelta(hours=2),
-                place="党群服务中心",
-            )
+            assembly(tree, local(2027, 3, 1, 19, 30))
         run_worker()
         assert not InboxMessage.objects.exists()
     with time_machine.travel(local(2027, 2, 28, 19, 31), tick=False):
@@ -297,7 +259,9 @@ def test_worker_sends_reminders_when_due(
     assert InboxMessage.objects.count() == 2
 
 
-def test_scheduled_go_live_and_expiry_run_by_the_worker(tree, django_capture_on_commit_callbacks):
+def test_scheduled_go_live_and_expiry_run_by_the_worker(
+    tree, django_capture_on_commit_callbacks, run_worker
+):
     go_live, expire = local(2027, 5, 1, 8, 0), local(2027, 5, 8, 8, 0)
     with time_machine.travel(local(2027, 4, 30, 9, 0), tick=False):
         notice = NoticePage(title="五一假期安排", go_live_at=go_live, expire_at=expire, live=False)
@@ -371,14 +335,7 @@ def test_repeat_without_a_count_is_refused_with_a_message(client, tree, users):
 
 
 def test_attendance_sheet_and_its_scope(client, tree, users, branch_members):
-    (meeting,) = schedule_meetings(
-        branch=tree.branch_a,
-        kind=MeetingKind.ASSEMBLY,
-        title="支部党员大会",
-        starts_at=local(2027, 1, 5, 9, 0),
-        duration=dt.timedelta(hours=2),
-        place="党群服务中心",
-    )
+    (meeting,) = assembly(tree, local(2027, 1, 5, 9, 0))
     url = f"/admin/meetings/{meeting.pk}/attendance/"
     for user in (users.secretary_b, users.leader, users.member):
         client.force_login(user)

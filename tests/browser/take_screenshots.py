@@ -74,7 +74,18 @@ def main() -> None:
     parser.add_argument("--password", default="tongxin-demo-2026")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    public = {"home": "/", "branch": args.branch, "branch-en": "/en" + args.branch}
+    public = {
+        "home": "/",
+        "branch": args.branch,
+        "branch-en": "/en" + args.branch,
+        "branch-notices": args.branch + "notices/",
+        "branch-calendar": args.branch + "calendar/",
+    }
+    admin = {
+        "admin-members": "/admin/members/",
+        "admin-meetings": "/admin/meetings/",
+        "admin-compliance": "/admin/compliance/",
+    }
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, args=LAUNCH_ARGS)
@@ -87,10 +98,17 @@ def main() -> None:
                 page.goto(args.base + path)
                 page.screenshot(path=OUT / f"{name}-{label}.png", full_page=True)
             sign_in(page, args.base, "district", args.password)
-            page.goto(f"{args.base}/admin/members/")
-            page.wait_for_load_state("networkidle")
-            page.screenshot(path=OUT / f"admin-members-{label}.png")
+            for name, path in admin.items():
+                page.goto(args.base + path)
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=OUT / f"{name}-{label}.png")
             context.close()
+            member = browser.new_context(viewport={"width": width, "height": height})
+            page = member.new_page()
+            sign_in(page, args.base, "member", args.password)
+            page.goto(f"{args.base}/me/notices/")
+            page.screenshot(path=OUT / f"my-notices-{label}.png", full_page=True)
+            member.close()
         browser.close()
     print(f"Screenshots written to {OUT}")
 

@@ -2,17 +2,17 @@
 phone width, the private data they must not see, and the language switch."""
 
 import os
-import shutil
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.browser.conftest import CHROMIUM
+
 if not os.path.exists(CHROMIUM):
     pytest.skip("Chromium not installed: apt-get install chromium", allow_module_level=True)
 
-from django.conf import settings  # noqa: E402
-from django.utils import translation  # noqa: E402
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
+
+from tests.browser.conftest import PHONE  # noqa: E402
 
 # Transactional, because the live server thread must see the test's data; the
 # serialized rollback restores Wagtail's root page and default site for the
@@ -21,36 +21,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-PHONE = {"width": 375, "height": 812}
-DESKTOP = {"width": 1280, "height": 800}
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(autouse=True)
-def default_language():
-    """Page URLs are reversed in the active language, and a test client request
-    to /en/… elsewhere in the run leaves English active in this thread."""
-    with translation.override(settings.LANGUAGE_CODE):
-        yield
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls in
-    # fixtures and teardown are still synchronous and safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
 
 
 def open_page(browser, url, viewport=PHONE):

@@ -1,0 +1,42 @@
+"""Shared set-up of the browser tests: headless Debian Chromium through Playwright
+(``playwright install`` cannot download browsers here). Each test module skips
+itself with a clear reason when Chromium is missing."""
+
+import shutil
+
+import pytest
+from django.conf import settings
+from django.utils import translation
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 800}
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Page URLs are reversed in the active language, and a test client request
+    to /en/… elsewhere in the run leaves English active in this thread."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls in
+    # fixtures and teardown are still synchronous and safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
