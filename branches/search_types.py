@@ -16,6 +16,7 @@ from branches.models import (
     GridBranchPage,
     GridPage,
     Household,
+    Meeting,
     Member,
     Resident,
 )
@@ -230,5 +231,39 @@ register(
         in_units=lambda ids: CentralHousehold.objects.filter(
             Q(member__branch_id__in=ids) | Q(member__building_group_id__in=ids)
         ),
+    )
+)
+
+
+def _meeting_document(meeting) -> dict:
+    return {
+        "title": meeting.title,
+        "body": " ".join(filter(None, [meeting.agenda, meeting.minutes, meeting.place])),
+        "keywords": " ".join(
+            filter(
+                None,
+                [
+                    str(meeting.get_kind_display()),
+                    meeting.branch.title,
+                    meeting.group.title if meeting.group_id else "",
+                ],
+            )
+        ),
+        "url": reverse("meetings:edit", args=[meeting.pk]),
+        "date": meeting.starts_at,
+        "status": meeting.status,
+        # Minutes are internal even for a meeting shown on the public calendar.
+        **_private_scope(meeting.branch, meeting.group_id),
+    }
+
+
+register(
+    SearchType(
+        name="meeting",
+        label=_("Branch meetings"),
+        model=Meeting,
+        queryset=lambda: Meeting.objects.select_related("branch", "group"),
+        document=_meeting_document,
+        in_units=lambda ids: Meeting.objects.filter(Q(branch_id__in=ids) | Q(group_id__in=ids)),
     )
 )

@@ -142,3 +142,24 @@ class RoleAssignmentViewSet(ModelViewSet):
 @hooks.register("register_admin_viewset")
 def register_roles():
     return RoleAssignmentViewSet("roles")
+
+
+@hooks.register("register_admin_urls")
+def register_receipt_urls():
+    from portal.receipt_views import admin_urls
+
+    return admin_urls
+
+
+@hooks.register("register_page_listing_more_buttons")
+def receipts_listing_button(page, user, next_url=None):
+    from portal.receipt_views import receipts_button
+
+    yield from receipts_button(page, user)
+
+
+@hooks.register("register_page_header_buttons")
+def receipts_header_button(page, user, view_name=None, next_url=None):
+    from portal.receipt_views import receipts_button
+
+    yield from receipts_button(page, user)

@@ -353,3 +353,19 @@ def test_attendance_sheet_and_its_scope(client, tree, users, branch_members):
     data[f"reason-{m['plain'].pk}"] = "外出"
     assert client.post(url, data).status_code == 302
     assert Attendance.objects.filter(meeting=meeting, status="present").count() == 3
+
+
+def test_meeting_records_are_searchable_by_their_branch_only(
+    tree, users, branch_members, django_capture_on_commit_callbacks
+):
+    from search.query import search
+
+    with django_capture_on_commit_callbacks(execute=True):
+        (meeting,) = assembly(tree, local(2027, 1, 5, 9, 0))
+        meeting.minutes = "会议研究了楼道加装电梯的意见征集"
+        meeting.save()
+    for user in (users.secretary, users.coordinator, users.district):
+        hits = search(user=user, text="加装电梯").results.hits
+        assert [(h.doc_type, h.object_id) for h in hits] == [("meeting", str(meeting.pk))]
+    for user in (users.secretary_b, users.member, None):
+        assert search(user=user, text="加装电梯").results.total == 0

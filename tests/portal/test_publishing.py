@@ -266,3 +266,47 @@ def test_publications_are_searchable_and_leave_the_index_when_unpublished(
     with django_capture_on_commit_callbacks(execute=True):
         notice.unpublish()
     assert search(user=None, text="垃圾分类").results.total == 0
+
+
+# --- Read-receipt report ----------------------------------------------------------------------
+
+
+def _receipt_rows(body):
+    rows = re.findall(
+        r'<a href="\?branch=\d+">([^<]+)</a></td>\s*<td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>\s*<td><strong>(\d+)</strong></td><td>(\d+)</td>',
+        body,
+    )
+    return {title: tuple(int(n) for n in nums) for title, *nums in rows}
+
+
+def test_receipt_report_per_branch_and_scope(client, tree, users, members, board):
+    from portal.services import record_notice_read
+
+    notice = publish(board, NoticePage(title="请全体党员确认", requires_receipt=True))
+    record_notice_read(notice=notice, user=users.member, confirm=True)
+    url = f"/admin/receipts/{notice.pk}/"
+
+    client.force_login(users.district)
+    rows = _receipt_rows(client.get(url).content.decode())
+    # branch A: 刘洋, 陈静, 杨磊 and the member account's 赵敏 (confirmed); branch B: 黄强
+    assert rows == {"幸福里网格党支部": (4, 1, 1, 1, 3), "光明路网格党支部": (1, 0, 0, 0, 1)}
+
+    client.force_login(users.secretary)
+    body = client.get(url, {"branch": tree.branch_a.pk}).content.decode()
+    assert _receipt_rows(body) == {"幸福里网格党支部": (4, 1, 1, 1, 3)}
+    assert "黄强" not in body and "光明路网格党支部" not in body
+    assert "赵敏" in body and "陈静" in body
+    # another branch's members stay hidden even when asked for by id
+    body = client.get(url, {"branch": tree.branch_b.pk}).content.decode()
+    assert "黄强" not in body
+
+    for user in (users.member, users.volunteer):
+        client.force_login(user)
+        response = client.get(url)
+        assert response.status_code in (302, 403) and "赵敏" not in response.content.decode()
+
+
+def test_receipt_report_only_for_notices_that_ask(client, tree, users):
+    notice = publish(tree.branch_a, NoticePage(title="普通通知"))
+    client.force_login(users.district)
+    assert client.get(f"/admin/receipts/{notice.pk}/").status_code == 404
