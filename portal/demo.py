@@ -827,6 +827,7 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
     )
     timer.phase("demo accounts")
     demo_publishing(district=district, branch=first_branch, now=now)
+    demo_duties(branch=first_branch, now=now)
     timer.phase("notices, news, activities and branch meetings")
     result.counts = {
         "pages": len(writer.pages) + 1,
@@ -979,6 +980,45 @@ def demo_publishing(*, district, branch, now) -> None:
                 meeting.save(update_fields=["minutes"])
 
 
+def demo_duties(*, branch, now) -> None:
+    """A few duties of the first branch with shifts over the next two weeks."""
+    from volunteers.models import Duty, Shift, Skill
+
+    first_aid = Skill.objects.get_or_create(name="急救培训")[0]
+    Skill.objects.get_or_create(name="电工")
+    day = timezone.localtime(now).replace(hour=8, minute=30, second=0, microsecond=0)
+    plans = [
+        ("楼道清理志愿服务", Duty.Kind.ACTIVITY, "3号楼前", Duty.Eligibility.VOLUNTEERS, None, 8),
+        (
+            "党员示范岗·便民服务站值守",
+            Duty.Kind.POST,
+            "社区党群服务中心",
+            Duty.Eligibility.BRANCH,
+            None,
+            2,
+        ),
+        (
+            "重阳节义诊志愿者",
+            Duty.Kind.ACTIVITY,
+            "社区卫生服务站",
+            Duty.Eligibility.SKILL,
+            first_aid,
+            4,
+        ),
+    ]
+    for i, (title, kind, place, eligibility, skill, capacity) in enumerate(plans):
+        duty = Duty.objects.create(
+            branch=branch, kind=kind, title=title, place=place, eligibility=eligibility,
+            required_skill=skill, description="请提前10分钟到场签到。",
+        )  # fmt: skip
+        for week in range(2):
+            start = day + timedelta(days=2 + i + 7 * week)
+            Shift.objects.create(
+                duty=duty, starts_at=start, ends_at=start + timedelta(hours=3), capacity=capacity,
+                minimum=1, cancel_deadline=start - timedelta(hours=12),
+            )  # fmt: skip
+
+
 # --- Demo accounts ---------------------------------------------------------------------------
 
 
@@ -1069,7 +1109,7 @@ ROLE_CAN_DO = {
     Role.GROUP_LEADER: "edit the group page, view members, keep household contacts and visits",
     Role.CENTRAL_HOUSEHOLD_HEAD: "see own contact households, record visits",
     Role.MEMBER: "own record (masked), notice feed, meeting calendar and reminders on /me/",
-    Role.VOLUNTEER: "public pages and own page (duties come in a later release)",
+    Role.VOLUNTEER: "public pages, sign-up for volunteer shifts (/volunteer/), own page",
     Role.PARTNER_CONTACT: "public pages and own page (alliance work comes in a later release)",
 }
 ACCOUNT_ORDER = (

@@ -172,6 +172,19 @@ def attendance_visible_to(user, qs: QuerySet) -> QuerySet:
     )
 
 
+def duties_visible_to(user, qs: QuerySet) -> QuerySet:
+    return _scoped(qs, user_scope(user), branch_path="branch__path", group_field="group_id")
+
+
+def signups_visible_to(user, qs: QuerySet) -> QuerySet:
+    return _scoped(
+        qs,
+        user_scope(user),
+        branch_path="shift__duty__branch__path",
+        group_field="shift__duty__group_id",
+    )
+
+
 VISIBILITY = {
     "branches.member": members_visible_to,
     "branches.household": households_visible_to,
@@ -181,6 +194,8 @@ VISIBILITY = {
     "branches.householdvisit": visits_visible_to,
     "branches.meeting": meetings_visible_to,
     "branches.attendance": attendance_visible_to,
+    "volunteers.duty": duties_visible_to,
+    "volunteers.signup": signups_visible_to,
 }
 
 

@@ -28,10 +28,17 @@ BRANCH_RECORDS = [
 ROLE_MODEL_PERMISSIONS = {
     Role.DISTRICT_ADMIN: {
         "branches": [*BRANCH_RECORDS, "caretag"],
+        "volunteers": ["duty", "shift", "signup:view", "skill"],
         "portal": ["auditentry:view", "roleassignment"],
     },
-    Role.GRID_COORDINATOR: {"branches": BRANCH_RECORDS},
-    Role.BRANCH_SECRETARY: {"branches": BRANCH_RECORDS},
+    Role.GRID_COORDINATOR: {
+        "branches": BRANCH_RECORDS,
+        "volunteers": ["duty", "shift", "signup:view"],
+    },
+    Role.BRANCH_SECRETARY: {
+        "branches": BRANCH_RECORDS,
+        "volunteers": ["duty", "shift", "signup:view"],
+    },
     Role.GROUP_LEADER: {
         "branches": [
             "building:view",

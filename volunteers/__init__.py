@@ -1,1 +1,1 @@
-"""Duties, shifts, check-ins, credit ledgers and dispatch (built in later issues)."""
+"""Duties, shifts and sign-ups (check-ins, credit ledgers and dispatch follow)."""

@@ -16,6 +16,7 @@ INSTALLED_APPS = [
     "portal",
     "branches",
     "search",
+    "volunteers",
     "wagtail.contrib.forms",
     "wagtail.contrib.routable_page",
     "wagtail.contrib.table_block",

@@ -101,7 +101,16 @@ class RelevanceQuery:
 Q = RelevanceQuery
 QUERIES: tuple[RelevanceQuery, ...] = (
     # --- two-character words ---------------------------------------------------------------
-    Q("党员", "word", (member(),)),
+    # Members, and the meetings and duties named for members (支部党员大会, 党员示范岗).
+    Q(
+        "党员",
+        "word",
+        (
+            member(),
+            Target("meeting", {"title__contains": "党员"}),
+            Target("duty", {"title__contains": "党员"}),
+        ),
+    ),
     Q("社区", "word", (unit(title__contains="社区"),)),
     Q("网格", "word", (unit(title__contains="网格"),)),
     Q("老人", "word", (household(care_tags__name="独居老人"),)),
@@ -222,7 +231,8 @@ def resolve(target: Target) -> set[tuple[str, str]]:
     """The (doc_type, object_id) pairs a target stands for."""
     from wagtail.models import Page
 
-    from branches.models import Building, Household, Member, Resident
+    from branches.models import Building, Household, Meeting, Member, Resident
+    from volunteers.models import Duty
 
     if target.doc_type == "unit":
         models = _unit_models()
@@ -231,9 +241,15 @@ def resolve(target: Target) -> set[tuple[str, str]]:
         else:
             qs = Page.objects.live().type(*models.values())
     else:
-        qs = {"member": Member, "household": Household, "resident": Resident, "building": Building}[
-            target.doc_type
-        ].objects.all()
+        models = {
+            "member": Member,
+            "household": Household,
+            "resident": Resident,
+            "building": Building,
+            "meeting": Meeting,
+            "duty": Duty,
+        }
+        qs = models[target.doc_type].objects.all()
     objs = list(qs.filter(**target.lookup).distinct())
     if target.post:
         objs = [o for o in objs if target.post in (o.party_posts or [])]

@@ -1,0 +1,244 @@
+"""Signing up for shifts: capacity and waitlist, overlap, eligibility, deadlines,
+cancellation and promotion — with properties checked over random sequences, and
+capacity under real concurrency on PostgreSQL."""
+
+import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection, connections
+from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from portal.models import InboxMessage
+from tests.factories import make_member, make_user
+from volunteers.models import Duty, Shift, SignUp, Skill, VolunteerProfile
+from volunteers.services import cancel, sign_up
+
+NOW = timezone.now().replace(microsecond=0)
+
+
+def make_duty(tree, **kwargs):
+    fields = {
+        "branch": tree.branch_a,
+        "kind": Duty.Kind.ACTIVITY,
+        "title": "楼道清理",
+        "place": "3号楼",
+        "eligibility": Duty.Eligibility.VOLUNTEERS,
+    }
+    fields.update(kwargs)
+    return Duty.objects.create(**fields)
+
+
+def make_shift(duty, *, start_in=dt.timedelta(days=2), hours=2, capacity=2, **kwargs):
+    start = NOW + start_in
+    return Shift.objects.create(
+        duty=duty, starts_at=start, ends_at=start + dt.timedelta(hours=hours), capacity=capacity,
+        **kwargs,
+    )  # fmt: skip
+
+
+def people(n, prefix="v"):
+    return [make_user(f"{prefix}{i}") for i in range(n)]
+
+
+def statuses(shift):
+    return list(shift.signups.order_by("created_at", "id").values_list("user__username", "status"))
+
+
+def test_places_then_waitlist_and_signing_up_twice_changes_nothing(tree):
+    shift = make_shift(make_duty(tree), capacity=2)
+    a, b, c = people(3)
+    assert sign_up(shift=shift, user=a).status == "confirmed"
+    assert sign_up(shift=shift, user=b).status == "confirmed"
+    assert sign_up(shift=shift, user=c).status == "waitlisted"
+    again = sign_up(shift=shift, user=a)
+    assert again.status == "confirmed" and shift.signups.count() == 3
+
+
+def test_overlapping_shift_is_refused_with_a_message(tree):
+    duty = make_duty(tree)
+    first = make_shift(duty)
+    overlapping = make_shift(
+        make_duty(tree, title="敬老服务"), start_in=dt.timedelta(days=2, hours=1)
+    )
+    later = make_shift(duty, start_in=dt.timedelta(days=3))
+    (a,) = people(1)
+    sign_up(shift=first, user=a)
+    with pytest.raises(ValidationError, match="楼道清理"):
+        sign_up(shift=overlapping, user=a)
+    assert sign_up(shift=later, user=a).status == "confirmed"
+    assert not overlapping.signups.exists()
+
+
+def test_who_may_sign_up(tree):
+    skill = Skill.objects.create(name="急救培训")
+    outsider = make_user("outsider")
+    member_a = make_user("ma")
+    make_member(branch=tree.branch_a, name="甲", user=member_a)
+    member_b = make_user("mb")
+    make_member(branch=tree.branch_b, name="乙", user=member_b)
+    trained = make_user("trained")
+    VolunteerProfile.objects.create(user=trained).skills.add(skill)
+
+    def can(eligibility, user, **kw):
+        shift = make_shift(make_duty(tree, eligibility=eligibility, **kw))
+        try:
+            sign_up(shift=shift, user=user)
+        except ValidationError:
+            return False
+        return True
+
+    assert can("volunteers", outsider)
+    assert not can("members", outsider) and can("members", member_b)
+    assert can("branch", member_a) and not can("branch", member_b)
+    assert can("skill", trained, required_skill=skill)
+    assert not can("skill", member_a, required_skill=skill)
+
+
+def test_closed_deadline_and_cancelled_shift(tree):
+    duty = make_duty(tree)
+    closed = make_shift(duty, signup_deadline=NOW - dt.timedelta(minutes=1))
+    called_off = make_shift(duty, start_in=dt.timedelta(days=5), cancelled=True)
+    (a,) = people(1)
+    with pytest.raises(ValidationError, match="报名已截止"):
+        sign_up(shift=closed, user=a)
+    with pytest.raises(ValidationError):
+        sign_up(shift=called_off, user=a)
+    assert not SignUp.objects.exists()
+
+
+def test_cancel_promotes_the_first_on_the_waitlist_and_tells_them(
+    tree, django_capture_on_commit_callbacks
+):
+    shift = make_shift(make_duty(tree), capacity=1)
+    a, b, c = people(3)
+    first = sign_up(shift=shift, user=a)
+    sign_up(shift=shift, user=b)
+    sign_up(shift=shift, user=c)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert cancel(signup=first).status == "cancelled"
+    assert statuses(shift) == [("v0", "cancelled"), ("v1", "confirmed"), ("v2", "waitlisted")]
+    message = InboxMessage.objects.get(user=b)
+    assert "楼道清理" in message.subject
+    assert not InboxMessage.objects.filter(user=c).exists()
+
+
+def test_cancelling_after_the_deadline_is_late(tree):
+    shift = make_shift(make_duty(tree), cancel_deadline=NOW - dt.timedelta(hours=1))
+    (a,) = people(1)
+    assert cancel(signup=sign_up(shift=shift, user=a)).status == "late"
+
+
+@hsettings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    capacity=st.integers(min_value=1, max_value=4),
+    steps=st.lists(
+        st.tuples(st.sampled_from(["sign_up", "cancel"]), st.integers(min_value=0, max_value=7)),
+        max_size=30,
+    ),
+)
+def test_capacity_and_waitlist_hold_after_any_sequence(tree, capacity, steps):
+    shift = make_shift(make_duty(tree), capacity=capacity)
+    users = [make_user(f"p{shift.pk}-{i}") for i in range(8)]
+    for action, who in steps:
+        user = users[who]
+        if action == "sign_up":
+            sign_up(shift=shift, user=user)
+        else:
+            live = SignUp.objects.filter(shift=shift, user=user, status__in=SignUp.ACTIVE).first()
+            if live:
+                cancel(signup=live)
+        confirmed = shift.signups.filter(status="confirmed").count()
+        waiting = list(shift.signups.filter(status="waitlisted").order_by("created_at", "id"))
+        assert confirmed <= capacity
+        assert not waiting or confirmed == capacity  # nobody waits while a place is free
+        active = shift.signups.filter(status__in=SignUp.ACTIVE)
+        assert active.count() == active.values("user").distinct().count()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
+@pytest.mark.django_db(transaction=True)
+def test_two_hundred_simultaneous_sign_ups_for_twenty_places(tree):
+    shift = make_shift(make_duty(tree), capacity=20)
+    users = people(200, prefix="c")
+    start = threading.Barrier(50)
+    errors = []
+
+    def one(batch):
+        try:
+            for user in batch:  # four rounds; in each, 50 sign-ups start together
+                start.wait()
+                sign_up(shift=shift, user=user)
+        except Exception as error:  # noqa: BLE001 - any error fails the test below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    # 50 connections at once (PostgreSQL's default limit is 100), 4 sign-ups each.
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        list(pool.map(one, [users[i::50] for i in range(50)]))
+    assert errors == []
+    assert shift.signups.filter(status="confirmed").count() == 20
+    assert shift.signups.filter(status="waitlisted").count() == 180
+
+
+# --- From a phone -----------------------------------------------------------------------------
+
+
+def test_member_signs_up_in_two_taps_and_cancels(client, tree, users):
+    shift = make_shift(make_duty(tree), capacity=1)
+    listing = client.get("/volunteer/").content.decode()
+    assert "楼道清理" in listing
+    client.force_login(users.member)
+    page = client.get(f"/volunteer/shifts/{shift.pk}/").content.decode()
+    assert "我要报名" in page
+    response = client.post(f"/volunteer/shifts/{shift.pk}/sign-up/", follow=True)
+    assert "报名成功" in response.content.decode()
+    assert SignUp.objects.get(shift=shift, user=users.member).status == "confirmed"
+    assert "已报名" in client.get("/volunteer/").content.decode()
+    # someone else now joins the waitlist
+    client.force_login(users.volunteer)
+    response = client.post(f"/volunteer/shifts/{shift.pk}/sign-up/", follow=True)
+    assert "候补" in response.content.decode()
+    client.force_login(users.member)
+    response = client.post(f"/volunteer/shifts/{shift.pk}/cancel/", follow=True)
+    assert response.status_code == 200
+    assert SignUp.objects.get(shift=shift, user=users.volunteer).status == "confirmed"
+
+
+def test_refusals_are_messages_not_errors(client, tree, users):
+    shift = make_shift(make_duty(tree, eligibility="branch"), capacity=1)
+    client.force_login(users.volunteer)  # not a member of the branch
+    page = client.get(f"/volunteer/shifts/{shift.pk}/").content.decode()
+    assert "幸福里网格党支部" in page and "我要报名" not in page
+    response = client.post(f"/volunteer/shifts/{shift.pk}/sign-up/", follow=True)
+    assert response.status_code == 200 and not SignUp.objects.exists()
+    assert client.get("/volunteer/shifts/999999/").status_code == 404
+    assert client.get(f"/volunteer/shifts/{shift.pk}/sign-up/").status_code == 405
+
+
+def test_anonymous_must_sign_in(client, tree):
+    shift = make_shift(make_duty(tree))
+    assert "登录后报名" in client.get(f"/volunteer/shifts/{shift.pk}/").content.decode()
+    response = client.post(f"/volunteer/shifts/{shift.pk}/sign-up/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert not SignUp.objects.exists()
+
+
+def test_sign_up_sheet_is_scoped(client, tree, users):
+    shift = make_shift(make_duty(tree), capacity=1)
+    sign_up(shift=shift, user=users.member)
+    url = f"/admin/duties/shift/{shift.pk}/signups/"
+    client.force_login(users.secretary)
+    assert "member" in client.get(url).content.decode()
+    client.force_login(users.secretary_b)
+    assert client.get(url).status_code in (302, 403)
+    client.force_login(users.secretary)
+    assert client.get("/admin/duties/").status_code == 200
