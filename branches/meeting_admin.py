@@ -27,7 +27,7 @@ from wagtail.admin.ui.tables import Column
 from branches.forms import PrivateRecordForm, pages_in_scope
 from branches.meetings import Attendance, Meeting, MeetingKind
 from branches.models import GridBranchPage
-from branches.schedule import record_attendance, schedule_meetings
+from branches.schedule import occurrences, record_attendance, schedule_meetings
 from portal.roles import can_access
 
 
@@ -88,29 +88,31 @@ class MeetingForm(PrivateRecordForm):
                 self.add_error("repeat_count", _("How many meetings should be scheduled?"))
             rule = f"{rule};COUNT={count or 2}"
         self.rrule = rule
+        if rule and cleaned.get("starts_at") and not self.errors:
+            try:  # an unreadable rule is a form error, not a failed save
+                occurrences(rule, cleaned["starts_at"])
+            except ValidationError as error:
+                field = "custom_rrule" if repeat == Repeat.CUSTOM else "repeat"
+                self.add_error(field, error)
         return cleaned
 
     def save(self, commit=True):
         if self.instance.pk:
             return super().save(commit)
         data = self.cleaned_data
-        try:
-            meetings = schedule_meetings(
-                branch=data["branch"],
-                group=data.get("group"),
-                kind=data["kind"],
-                title=data["title"],
-                starts_at=data["starts_at"],
-                duration=data["ends_at"] - data["starts_at"],
-                place=data["place"],
-                agenda=data.get("agenda", ""),
-                public=data.get("public", False),
-                rrule=self.rrule,
-                by=self.for_user,
-            )
-        except ValidationError as error:
-            self.add_error(None, error)
-            raise
+        meetings = schedule_meetings(
+            branch=data["branch"],
+            group=data.get("group"),
+            kind=data["kind"],
+            title=data["title"],
+            starts_at=data["starts_at"],
+            duration=data["ends_at"] - data["starts_at"],
+            place=data["place"],
+            agenda=data.get("agenda", ""),
+            public=data.get("public", False),
+            rrule=self.rrule,
+            by=self.for_user,
+        )
         self.instance = meetings[0]
         self.scheduled_count = len(meetings)
         return self.instance

@@ -369,3 +369,20 @@ def test_meeting_records_are_searchable_by_their_branch_only(
         assert [(h.doc_type, h.object_id) for h in hits] == [("meeting", str(meeting.pk))]
     for user in (users.secretary_b, users.member, None):
         assert search(user=user, text="加装电梯").results.total == 0
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"repeat": "custom", "custom_rrule": "FREQ=SOMETIMES"},
+        {"repeat": "custom", "custom_rrule": ""},
+        {"ends_at": "2027-01-10 18:00"},
+        {"group": ""},
+    ],
+)
+def test_bad_meeting_forms_come_back_with_errors(client, tree, users, extra):
+    client.force_login(users.secretary)
+    response = client.post("/admin/meetings/new/", _form(tree, **extra))
+    assert response.status_code == 200
+    assert not Meeting.objects.exists()
+    assert "3号楼活动室" in response.content.decode()  # what was typed is kept
