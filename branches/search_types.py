@@ -238,17 +238,19 @@ register(
 def _meeting_document(meeting) -> dict:
     return {
         "title": meeting.title,
-        "body": " ".join(filter(None, [meeting.agenda, meeting.minutes, meeting.place])),
-        "keywords": " ".join(
+        "body": " ".join(
             filter(
                 None,
                 [
-                    str(meeting.get_kind_display()),
+                    meeting.agenda,
+                    meeting.minutes,
+                    meeting.place,
                     meeting.branch.title,
                     meeting.group.title if meeting.group_id else "",
                 ],
             )
         ),
+        "keywords": str(meeting.get_kind_display()),
         "url": reverse("meetings:edit", args=[meeting.pk]),
         "date": meeting.starts_at,
         "status": meeting.status,

@@ -12,12 +12,10 @@ def _document(duty) -> dict:
     shift = min(duty.shifts.all(), key=lambda s: s.starts_at, default=None)
     return {
         "title": duty.title,
-        "body": " ".join(filter(None, [duty.description, duty.place])),
+        # The branch's name is in the body: a duty is not what 网格 or 支部 looks for.
+        "body": " ".join(filter(None, [duty.description, duty.place, duty.branch.title])),
         "keywords": " ".join(
-            filter(
-                None,
-                [str(duty.get_kind_display()), duty.branch.title, str(duty.required_skill or "")],
-            )
+            filter(None, [str(duty.get_kind_display()), str(duty.required_skill or "")])
         ),
         "url": reverse("volunteer_shift", args=[shift.pk]) if shift else "",
         "date": shift.starts_at if shift else duty.created_at,

@@ -112,7 +112,8 @@ QUERIES: tuple[RelevanceQuery, ...] = (
         ),
     ),
     Q("社区", "word", (unit(title__contains="社区"),)),
-    Q("网格", "word", (unit(title__contains="网格"),)),
+    # Units named 网格, and news about grids (示范区召开党建引领网格治理推进会).
+    Q("网格", "word", (unit(title__contains="网格"), Target("news", {"title__contains": "网格"}))),
     Q("老人", "word", (household(care_tags__name="独居老人"),)),
     Q("支部", "word", (unit("GridBranchPage"),)),
     Q("小组", "word", (unit("BuildingGroupPage"), member(post="group_leader"))),
@@ -232,6 +233,7 @@ def resolve(target: Target) -> set[tuple[str, str]]:
     from wagtail.models import Page
 
     from branches.models import Building, Household, Meeting, Member, Resident
+    from portal.publishing import NewsPage
     from volunteers.models import Duty
 
     if target.doc_type == "unit":
@@ -248,6 +250,7 @@ def resolve(target: Target) -> set[tuple[str, str]]:
             "building": Building,
             "meeting": Meeting,
             "duty": Duty,
+            "news": NewsPage,
         }
         qs = models[target.doc_type].objects.all()
     objs = list(qs.filter(**target.lookup).distinct())

@@ -164,7 +164,7 @@ def test_capacity_and_waitlist_hold_after_any_sequence(tree, capacity, steps):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_hundred_simultaneous_sign_ups_for_twenty_places(tree):
     shift = make_shift(make_duty(tree), capacity=20)
     users = people(200, prefix="c")
