@@ -78,10 +78,6 @@ class PublicationPage(Page):
         self.kind = self.KIND
         return super().save(*args, **kwargs)
 
-    @property
-    def unit(self):
-        return self.get_parent()
-
 
 class NoticePage(PublicationPage):
     requires_receipt = models.BooleanField(
