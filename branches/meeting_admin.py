@@ -24,10 +24,10 @@ from wagtail.admin.panels import (
 )
 from wagtail.admin.ui.tables import Column
 
-from branches.forms import PrivateRecordForm, pages_in_scope
+from branches.forms import PrivateRecordForm
 from branches.meetings import Attendance, Meeting, MeetingKind
-from branches.models import GridBranchPage
 from branches.schedule import occurrences, record_attendance, schedule_meetings
+from branches.wagtail_hooks import ScopedViewSet, _branch_choices
 from portal.roles import can_access
 
 
@@ -123,11 +123,7 @@ class MeetingFilterSet(WagtailFilterSet):
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Meeting.Status.choices)
     branch = django_filters.ModelChoiceFilter(
         label=_("Branch"),
-        queryset=lambda request: (
-            pages_in_scope(request.user, GridBranchPage.objects.order_by("path"))
-            if request
-            else GridBranchPage.objects.none()
-        ),
+        queryset=_branch_choices,
     )
     starts_after = django_filters.DateFilter(
         label=_("From"), field_name="starts_at", lookup_expr="date__gte"
@@ -145,58 +141,51 @@ class AttendanceLinkColumn(Column):
         )
 
 
-def meeting_viewset_class():
-    """Built on the scoped viewset of branches.wagtail_hooks (imported late: that
-    module registers this one)."""
-    from branches.wagtail_hooks import ScopedViewSet
+class MeetingViewSet(ScopedViewSet):
+    model = Meeting
+    icon = "date"
+    menu_label = _("Branch meetings")
+    list_display = [
+        "title",
+        "kind",
+        "starts_at",
+        "branch",
+        "status",
+        AttendanceLinkColumn("attendance", label=_("Attendance")),
+    ]
+    list_select_related = ("branch",)
+    filterset_class = MeetingFilterSet
+    search_fields = ["title", "place"]
+    list_export = ["title", "kind", "starts_at", "ends_at", "place", "branch", "status"]
+    export_filename = "branch-meetings"
 
-    class MeetingViewSet(ScopedViewSet):
-        model = Meeting
-        icon = "date"
-        menu_label = _("Branch meetings")
-        list_display = [
-            "title",
-            "kind",
-            "starts_at",
-            "branch",
-            "status",
-            AttendanceLinkColumn("attendance", label=_("Attendance")),
+    def get_edit_handler(self):
+        panels = [
+            # Plain selects of the units in the user's scope (a secretary has one).
+            FieldRowPanel(
+                [
+                    FieldPanel("branch", widget=forms.Select),
+                    FieldPanel("group", widget=forms.Select),
+                ]
+            ),
+            FieldRowPanel([FieldPanel("kind"), FieldPanel("public")]),
+            FieldPanel("title"),
+            FieldRowPanel([FieldPanel("starts_at"), FieldPanel("ends_at")]),
+            FieldPanel("place"),
+            FieldPanel("agenda"),
+            MultiFieldPanel(
+                [FieldPanel("repeat"), FieldPanel("repeat_count"), FieldPanel("custom_rrule")],
+                heading=_("Repeat"),
+            ),
+            FieldPanel("status"),
+            FieldPanel("minutes"),
+            InlinePanel(
+                "photos",
+                label=_("Photos"),
+                panels=[FieldPanel("image"), FieldPanel("caption")],
+            ),
         ]
-        list_select_related = ("branch",)
-        filterset_class = MeetingFilterSet
-        search_fields = ["title", "place"]
-        list_export = ["title", "kind", "starts_at", "ends_at", "place", "branch", "status"]
-        export_filename = "branch-meetings"
-
-        def get_edit_handler(self):
-            panels = [
-                # Plain selects of the units in the user's scope (a secretary has one).
-                FieldRowPanel(
-                    [
-                        FieldPanel("branch", widget=forms.Select),
-                        FieldPanel("group", widget=forms.Select),
-                    ]
-                ),
-                FieldRowPanel([FieldPanel("kind"), FieldPanel("public")]),
-                FieldPanel("title"),
-                FieldRowPanel([FieldPanel("starts_at"), FieldPanel("ends_at")]),
-                FieldPanel("place"),
-                FieldPanel("agenda"),
-                MultiFieldPanel(
-                    [FieldPanel("repeat"), FieldPanel("repeat_count"), FieldPanel("custom_rrule")],
-                    heading=_("Repeat"),
-                ),
-                FieldPanel("status"),
-                FieldPanel("minutes"),
-                InlinePanel(
-                    "photos",
-                    label=_("Photos"),
-                    panels=[FieldPanel("image"), FieldPanel("caption")],
-                ),
-            ]
-            return ObjectList(panels, base_form_class=MeetingForm).bind_to_model(Meeting)
-
-    return MeetingViewSet
+        return ObjectList(panels, base_form_class=MeetingForm).bind_to_model(Meeting)
 
 
 def _attendance_rows(meeting):

@@ -26,7 +26,7 @@ from search.text import name_tokens
 UNIT_TYPES = (DistrictPage, GridPage, GridBranchPage, BuildingGroupPage)
 
 
-def _private_scope(branch, group_id) -> dict:
+def private_scope(branch, group_id) -> dict:
     """Who may see a private record: its branch's coordinators and secretary,
     and the leader of its building group."""
     return {"grid_path": branch.path, "unit_path": branch.path, "group_id": group_id}
@@ -89,7 +89,7 @@ def _member_document(member) -> dict:
         ),
         "url": reverse("members:edit", args=[member.pk]),
         "status": member.status,
-        **_private_scope(member.branch, member.building_group_id),
+        **private_scope(member.branch, member.building_group_id),
         "owner_id": member.user_id,
         "hashes": [member.id_number_hash, member.phone_hash],
     }
@@ -118,7 +118,7 @@ def _household_document(household) -> dict:
             [*name_tokens(household.head_name), *(t.name for t in household.care_tags.all())]
         ),
         "url": reverse("households:edit", args=[household.pk]),
-        **_private_scope(building.branch, building.building_group_id),
+        **private_scope(building.branch, building.building_group_id),
         "hashes": [household.phone_hash],
     }
 
@@ -156,7 +156,7 @@ def _resident_document(resident) -> dict:
         ),
         "keywords": " ".join(name_tokens(resident.name)),
         "url": reverse("residents:edit", args=[resident.pk]),
-        **_private_scope(building.branch, building.building_group_id),
+        **private_scope(building.branch, building.building_group_id),
         "hashes": [resident.id_number_hash, resident.phone_hash],
     }
 
@@ -189,7 +189,7 @@ def _building_document(building) -> dict:
             )
         ),
         "url": reverse("buildings:edit", args=[building.pk]),
-        **_private_scope(building.branch, building.building_group_id),
+        **private_scope(building.branch, building.building_group_id),
     }
 
 
@@ -214,7 +214,7 @@ def _central_household_document(central) -> dict:
         "body": " ".join(filter(None, [f"{building.estate}{building.name}", member.branch.title])),
         "keywords": " ".join(name_tokens(member.name)),
         "url": reverse("central_households:edit", args=[central.pk]),
-        **_private_scope(member.branch, member.building_group_id),
+        **private_scope(member.branch, member.building_group_id),
         "owner_id": member.user_id,
     }
 
@@ -255,7 +255,7 @@ def _meeting_document(meeting) -> dict:
         "date": meeting.starts_at,
         "status": meeting.status,
         # Minutes are internal even for a meeting shown on the public calendar.
-        **_private_scope(meeting.branch, meeting.group_id),
+        **private_scope(meeting.branch, meeting.group_id),
     }
 
 

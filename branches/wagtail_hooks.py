@@ -367,9 +367,10 @@ class OrganisationGroup(ViewSetGroup):
     menu_order = 150
 
     def __init__(self):
-        from branches.meeting_admin import meeting_viewset_class
+        # Imported here: branches.meeting_admin builds on this module's views.
+        from branches.meeting_admin import MeetingViewSet
 
-        self.items = (*self.items, meeting_viewset_class()("meetings"))
+        self.items = (*self.items, MeetingViewSet("meetings"))
         super().__init__()
 
     items = (

@@ -4,7 +4,7 @@ fixed number of queries however many items there are."""
 import datetime as dt
 
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
@@ -121,9 +121,6 @@ def receipt_report(notice, user, *, branch_id=None):
     the notice's unit (a board notice: the whole district). Per branch: members,
     members with an account, read, confirmed; with ``branch_id``, that branch's
     members one by one. Three queries whatever the number of members."""
-    from django.db.models import Count, F
-    from django.db.models import Exists as Ex
-
     from branches.models import Member
     from portal.roles import visible_to
 
@@ -135,8 +132,8 @@ def receipt_report(notice, user, *, branch_id=None):
         members = members.filter(Q(branch__path__startswith=unit.path) | Q(building_group=unit))
     reads = NoticeRead.objects.filter(notice=notice, user=OuterRef("user"))
     members = members.annotate(
-        has_read=Ex(reads),
-        confirmed=Ex(reads.filter(confirmed_at__isnull=False)),
+        has_read=Exists(reads),
+        confirmed=Exists(reads.filter(confirmed_at__isnull=False)),
     )
     per_branch = list(
         members.values("branch", title=F("branch__title"))

@@ -4,6 +4,7 @@ the others only for their branch's secretary, coordinators and the district."""
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from branches.search_types import private_scope
 from search.registry import SearchType, register
 from volunteers.models import Duty
 
@@ -20,9 +21,7 @@ def _document(duty) -> dict:
         "url": reverse("volunteer_shift", args=[shift.pk]) if shift else "",
         "date": shift.starts_at if shift else duty.created_at,
         "status": "open" if duty.published else "closed",
-        "grid_path": duty.branch.path,
-        "unit_path": duty.branch.path,
-        "group_id": duty.group_id,
+        **private_scope(duty.branch, duty.group_id),
         "public": duty.published,
     }
 

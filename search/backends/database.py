@@ -224,12 +224,10 @@ class DatabaseBackend(SearchBackend):
 
     # --- Searching ---------------------------------------------------------------
 
-    def _filtered(self, query: SearchQuery, *, with_doc_types=True, match=True):
+    def _filtered(self, query: SearchQuery, live: int, *, with_doc_types=True, match=True):
         # "+generation" keeps SQLite from starting at the generation index and
         # probing the full-text index once per row: the match leads.
-        qs = SearchEntry.objects.extra(
-            where=["+search_searchentry.generation = %s"], params=[_state().live_generation]
-        )
+        qs = SearchEntry.objects.extra(where=["+search_searchentry.generation = %s"], params=[live])
         if query.date_from:
             qs = qs.filter(date__gte=query.date_from)
         if query.date_to:
@@ -284,16 +282,17 @@ class DatabaseBackend(SearchBackend):
     def search(self, query: SearchQuery) -> SearchResults:
         if not query.tokens and not query.lookup_hash:
             return SearchResults(hits=[], total=0, facets={})
+        state = _state()
         index_only = (
             connection.vendor == "sqlite"
             and not query.lookup_hash
             and not (query.date_from or query.date_to)
-            and _single_generation(_state())
+            and _single_generation(state)
         )
         if index_only:
             facets = self._fts5_facets(query)
         else:
-            facet_qs = self._filtered(query, with_doc_types=False)
+            facet_qs = self._filtered(query, state.live_generation, with_doc_types=False)
             facets = {
                 r["doc_type"]: r["n"]
                 for r in facet_qs.order_by().values("doc_type").annotate(n=Count("id"))
@@ -304,7 +303,7 @@ class DatabaseBackend(SearchBackend):
         if index_only:
             page = self._fts5_page(query, facets)
         else:
-            qs = self._ranked(self._filtered(query, match=False), query)
+            qs = self._ranked(self._filtered(query, state.live_generation, match=False), query)
             page = [
                 (e, -float(getattr(e, "rank", 0) or 0))
                 for e in qs.only(*HIT_FIELDS)[query.offset : query.offset + query.limit]
