@@ -1,0 +1,136 @@
+"""The PDF toolkit every printable document uses: the embedded CJK font, the
+paragraph styles, an A4 page with a title line and "page N of M", and a
+verification QR code drawn as vectors.
+
+The font is WenQuanYi Micro Hei (TrueType outlines, Apache-2.0, shipped in
+``portal/fonts``) and is embedded, so the Chinese shows on any machine and
+``pdftotext`` extracts it. reportlab's built-in STSong-Light is not embedded
+and Noto/Source Han (PostScript outlines) do not load.
+"""
+
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+import segno
+from django.utils import timezone
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+from reportlab.platypus import Flowable, SimpleDocTemplate, Table, TableStyle
+
+FONT = "WQYMicroHei"
+FONT_FILE = Path(__file__).resolve().parent / "fonts" / "wqy-microhei.ttc"
+
+
+@cache
+def register_fonts() -> str:
+    pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE), subfontIndex=0))
+    return FONT
+
+
+@cache
+def styles() -> dict[str, ParagraphStyle]:
+    font = register_fonts()
+    body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
+    return {
+        "body": body,
+        "small": ParagraphStyle("small", parent=body, fontSize=8.5, leading=12),
+        "title": ParagraphStyle(
+            "title", parent=body, fontSize=20, leading=28, alignment=TA_CENTER, spaceAfter=6 * mm
+        ),
+        "heading": ParagraphStyle(
+            "heading", parent=body, fontSize=13, leading=20, spaceBefore=4 * mm, spaceAfter=2 * mm
+        ),
+        "center": ParagraphStyle("center", parent=body, alignment=TA_CENTER),
+    }
+
+
+class QRCode(Flowable):
+    """A QR code of ``data``, ``size`` points square, drawn module by module
+    (sharp at any zoom and in print)."""
+
+    def __init__(self, data: str, size: float = 28 * mm):
+        super().__init__()
+        self.matrix = segno.make(data, error="m", micro=False).matrix
+        self.size = size
+        self.width = self.height = size
+
+    def draw(self):
+        count = len(self.matrix)
+        cell = self.size / (count + 8)  # a four-module quiet zone on every side
+        self.canv.setFillColor(colors.black)
+        for row, line in enumerate(self.matrix):
+            for col, dark in enumerate(line):
+                if dark:
+                    x = (col + 4) * cell
+                    y = self.size - (row + 5) * cell
+                    self.canv.rect(x, y, cell, cell, stroke=0, fill=1)
+
+
+def table(rows, col_widths=None, header=True) -> Table:
+    """A ruled table in the document font; ``rows`` may hold strings or flowables."""
+    font = register_fonts()
+    result = Table(rows, colWidths=col_widths, repeatRows=1 if header else 0)
+    style = [
+        ("FONTNAME", (0, 0), (-1, -1), font),
+        ("FONTSIZE", (0, 0), (-1, -1), 9.5),
+        ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+    ]
+    if header:
+        style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f3e3e3")))
+    result.setStyle(TableStyle(style))
+    return result
+
+
+def _numbered_canvas(footer: str):
+    """A canvas that writes "第 N 页 / 共 M 页" once it knows M."""
+
+    class NumberedCanvas(canvas.Canvas):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._pages = []
+
+        def showPage(self):  # noqa: N802 (reportlab's name)
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._pages)
+            for number, state in enumerate(self._pages, start=1):
+                self.__dict__.update(state)
+                self.setFont(FONT, 8)
+                self.setFillColor(colors.grey)
+                self.drawString(18 * mm, 10 * mm, footer)
+                self.drawRightString(A4[0] - 18 * mm, 10 * mm, f"第 {number} 页 / 共 {total} 页")
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas
+
+
+def render(flowables, *, title: str, footer: str = "") -> bytes:
+    """Build an A4 document of ``flowables`` and return its bytes."""
+    register_fonts()
+    buffer = BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        title=title,
+        author="同心 Tongxin",
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+    )
+    stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    document.build(
+        list(flowables), canvasmaker=_numbered_canvas(f"{footer or title} · 生成于 {stamp}")
+    )
+    return buffer.getvalue()
