@@ -350,7 +350,7 @@ class Member(models.Model):
     phone_hash = KeyedHashField(source="phone")
     join_date = models.DateField(_("date joined the Party"), null=True, blank=True)
     status = models.CharField(
-        _("status"), max_length=12, choices=Status.choices, default=Status.FULL
+        _("member category"), max_length=12, choices=Status.choices, default=Status.FULL
     )
     employed_elsewhere = models.BooleanField(_("employed elsewhere (在职党员)"), default=False)
     employer = models.CharField(_("employer"), max_length=100, blank=True)

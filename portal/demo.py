@@ -828,6 +828,7 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
     timer.phase("demo accounts")
     demo_publishing(district=district, branch=first_branch, now=now)
     demo_duties(branch=first_branch, now=now)
+    demo_service_history(branch=first_branch, now=now)
     timer.phase("notices, news, activities and branch meetings")
     result.counts = {
         "pages": len(writer.pages) + 1,
@@ -1017,6 +1018,41 @@ def demo_duties(*, branch, now) -> None:
                 duty=duty, starts_at=start, ends_at=start + timedelta(hours=3), capacity=capacity,
                 minimum=1, cancel_deadline=start - timedelta(hours=12),
             )  # fmt: skip
+
+
+def demo_service_history(*, branch, now) -> None:
+    """Six past Saturdays of a clean-up activity, served by the demo member and
+    the branch's members with accounts: verified check-ins posted to the ledgers,
+    so "我的志愿服务", the rankings and the reports have figures."""
+    from volunteers.models import CheckIn, Duty, Shift, SignUp
+    from volunteers.services import credit_post
+
+    duty = Duty.objects.create(
+        branch=branch, kind=Duty.Kind.ACTIVITY, title="周末环境整治志愿服务", place="小区中心花园",
+        eligibility=Duty.Eligibility.VOLUNTEERS, description="清理绿化带垃圾，劝导文明养犬。",
+    )  # fmt: skip
+    people = list(
+        get_user_model()
+        .objects.filter(member__branch=branch)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+    day = timezone.localtime(now).replace(hour=9, minute=0, second=0, microsecond=0)
+    for week in range(1, 7):
+        start = day - timedelta(days=7 * week)
+        shift = Shift.objects.create(
+            duty=duty, starts_at=start, ends_at=start + timedelta(hours=2), capacity=10, minimum=3
+        )
+        for i, user_id in enumerate(people):
+            if (week + i) % 3 == 0:
+                continue  # not everyone comes every week
+            SignUp.objects.create(shift=shift, user_id=user_id, status=SignUp.Status.CONFIRMED)
+            record = CheckIn.objects.create(
+                shift=shift, user_id=user_id, checked_in_at=start + timedelta(minutes=i % 15),
+                checked_out_at=start + timedelta(minutes=100 + 5 * i), in_method="qr",
+                out_method="qr", verified_at=start + timedelta(hours=2),
+            )  # fmt: skip
+            credit_post(check_in=record)
 
 
 # --- Demo accounts ---------------------------------------------------------------------------

@@ -35,6 +35,11 @@ class Scope:
         return self.is_district or any(path.startswith(p) for p in self.paths + self.group_paths)
 
 
+def member_of(user):
+    """The member record linked to this account, if any."""
+    return getattr(user, "member", None) if hasattr(user, "member") else None
+
+
 def user_scope(user) -> Scope:
     """The user's scope, computed once per request (cached on the user object)."""
     if not getattr(user, "is_authenticated", False):
@@ -48,7 +53,7 @@ def user_scope(user) -> Scope:
         .only("role", "page__path", "page_id")
     )
     roles = frozenset(a.role for a in assignments)
-    member = getattr(user, "member", None) if hasattr(user, "member") else None
+    member = member_of(user)
     ch_ids = ()
     if member is not None and Role.CENTRAL_HOUSEHOLD_HEAD in roles:
         ch = (
@@ -185,6 +190,18 @@ def signups_visible_to(user, qs: QuerySet) -> QuerySet:
     )
 
 
+def registrations_visible_to(user, qs: QuerySet) -> QuerySet:
+    """Community registrations (双报到): the district, the secretary and coordinators
+    above the branch registered with, and the member their own (not group leaders)."""
+    scope = user_scope(user)
+    if scope.is_district:
+        return qs
+    q = path_q("branch__path", scope.paths)
+    if scope.member_id:
+        q |= Q(member_id=scope.member_id)
+    return qs.filter(q)
+
+
 VISIBILITY = {
     "branches.member": members_visible_to,
     "branches.household": households_visible_to,
@@ -196,6 +213,7 @@ VISIBILITY = {
     "branches.attendance": attendance_visible_to,
     "volunteers.duty": duties_visible_to,
     "volunteers.signup": signups_visible_to,
+    "volunteers.communityregistration": registrations_visible_to,
 }
 
 

@@ -28,16 +28,23 @@ BRANCH_RECORDS = [
 ROLE_MODEL_PERMISSIONS = {
     Role.DISTRICT_ADMIN: {
         "branches": [*BRANCH_RECORDS, "caretag"],
-        "volunteers": ["duty", "shift", "signup:view", "skill"],
+        "volunteers": [
+            "duty",
+            "shift",
+            "signup:view",
+            "skill",
+            "pointrule:view,change",
+            "communityregistration:view,change",
+        ],
         "portal": ["auditentry:view", "roleassignment"],
     },
     Role.GRID_COORDINATOR: {
         "branches": BRANCH_RECORDS,
-        "volunteers": ["duty", "shift", "signup:view"],
+        "volunteers": ["duty", "shift", "signup:view", "communityregistration:view,change"],
     },
     Role.BRANCH_SECRETARY: {
         "branches": BRANCH_RECORDS,
-        "volunteers": ["duty", "shift", "signup:view"],
+        "volunteers": ["duty", "shift", "signup:view", "communityregistration:view,change"],
     },
     Role.GROUP_LEADER: {
         "branches": [

@@ -8,7 +8,6 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from portal import views
 from search import views as search_views
-from volunteers import views as volunteer_views
 
 urlpatterns = [
     # The admin signs in through allauth (throttling and MFA are shared).
@@ -27,16 +26,7 @@ urlpatterns += i18n_patterns(
     path("me/", views.me, name="me"),
     path("me/notices/", views.my_notices, name="my_notices"),
     path("me/inbox/", views.my_inbox, name="my_inbox"),
-    path("volunteer/", volunteer_views.shift_list, name="volunteer_shifts"),
-    path("volunteer/shifts/<int:pk>/", volunteer_views.shift_detail, name="volunteer_shift"),
-    path(
-        "volunteer/shifts/<int:pk>/sign-up/",
-        volunteer_views.shift_sign_up,
-        name="volunteer_sign_up",
-    ),
-    path(
-        "volunteer/shifts/<int:pk>/cancel/", volunteer_views.shift_cancel, name="volunteer_cancel"
-    ),
+    path("", include("volunteers.urls")),
     path("me/calendar/", views.renew_calendar_token, name="renew_calendar_token"),
     path("search/", search_views.search_view, name="search"),
     path("", include(wagtail_urls)),

@@ -9,18 +9,14 @@ from django.views.decorators.http import require_POST
 
 from branches.calendars import member_calendar_ics
 from portal.models import CalendarToken
-from portal.roles import user_scope
+from portal.roles import member_of, user_scope
 from portal.selectors import PER_PAGE, member_feed
-
-
-def _member(user):
-    return getattr(user, "member", None) if hasattr(user, "member") else None
 
 
 @login_required
 def me(request):
     """The signed-in user's own page: their roles and their member record (masked)."""
-    member = _member(request.user)
+    member = member_of(request.user)
     assignments = request.user.role_assignments.select_related("page").order_by("role")
     _, unread = member_feed(request.user, member)
     return render(
@@ -40,7 +36,7 @@ def me(request):
 def my_notices(request):
     """A member's feed: notices of their group, branch, grids and the district,
     pinned first, newest first, unread marked."""
-    member = _member(request.user)
+    member = member_of(request.user)
     notices, unread = member_feed(request.user, member)
     page = Paginator(notices, PER_PAGE).get_page(request.GET.get("page"))
     return render(

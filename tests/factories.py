@@ -1,10 +1,12 @@
 """Test data with a fixed seed: a small organisation tree, members and households."""
 
+import datetime as dt
 import random
 from datetime import date
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from wagtail.models import Page, Site
 
 from branches.models import (
@@ -17,6 +19,7 @@ from branches.models import (
     Member,
 )
 from portal.validators import id_check_digit
+from volunteers.models import Duty, Shift
 
 _rng = random.Random(20261125)
 
@@ -115,3 +118,26 @@ def publish(parent, page, *, at=None):
         type(page).objects.filter(pk=page.pk).update(first_published_at=at)
     page.refresh_from_db()
     return page
+
+
+NOW = timezone.now().replace(microsecond=0)
+
+
+def make_duty(tree, **kwargs):
+    fields = {
+        "branch": tree.branch_a,
+        "kind": Duty.Kind.ACTIVITY,
+        "title": "楼道清理",
+        "place": "3号楼",
+        "eligibility": Duty.Eligibility.VOLUNTEERS,
+    }
+    fields.update(kwargs)
+    return Duty.objects.create(**fields)
+
+
+def make_shift(duty, *, start_in=dt.timedelta(days=2), hours=2, capacity=2, **kwargs):
+    start = NOW + start_in
+    return Shift.objects.create(
+        duty=duty, starts_at=start, ends_at=start + dt.timedelta(hours=hours), capacity=capacity,
+        **kwargs,
+    )  # fmt: skip

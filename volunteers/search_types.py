@@ -1,15 +1,19 @@
-"""Searchable duties: open ones are public (anyone may sign up from /volunteer/),
-the others only for their branch's secretary, coordinators and the district."""
+"""Searchable duties, shifts and service records. Open duties and their shifts
+are public (anyone may sign up from /volunteer/); the others only for their
+branch's secretary, coordinators and the district. A service record (one
+person's check-in at a shift) is seen by those and by the person."""
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.search_types import private_scope
+from portal.roles import member_of
 from search.registry import SearchType, register
-from volunteers.models import Duty
+from volunteers.models import CheckIn, Duty, Shift
 
 
-def _document(duty) -> dict:
+def _duty_document(duty) -> dict:
     shift = min(duty.shifts.all(), key=lambda s: s.starts_at, default=None)
     return {
         "title": duty.title,
@@ -26,6 +30,44 @@ def _document(duty) -> dict:
     }
 
 
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _shift_document(shift) -> dict:
+    duty = shift.duty
+    return {
+        "title": f"{duty.title} {_when(shift.starts_at)}",
+        "body": " ".join(filter(None, [duty.place, duty.branch.title])),
+        "keywords": str(duty.get_kind_display()),
+        "url": reverse("volunteer_shift", args=[shift.pk]),
+        "date": shift.starts_at,
+        "status": "cancelled" if shift.cancelled else "open",
+        **private_scope(duty.branch, duty.group_id),
+        "public": duty.published and not shift.cancelled,
+    }
+
+
+def _service_document(record) -> dict:
+    duty = record.shift.duty
+    member = member_of(record.user)
+    name = member.name if member else record.user.get_username()
+    return {
+        "title": f"{name} · {duty.title}",
+        "body": " ".join(
+            filter(None, [duty.place, duty.branch.title, _when(record.shift.starts_at)])
+        ),
+        "keywords": " ".join(
+            filter(None, [str(_("Service record")), str(_("walk-in")) if record.walk_in else ""])
+        ),
+        "url": reverse("volunteer_shift", args=[record.shift_id]),
+        "date": record.checked_in_at,
+        "status": "review" if record.needs_review else ("done" if record.checked_out_at else "on"),
+        **private_scope(duty.branch, duty.group_id),
+        "owner_id": record.user_id,
+    }
+
+
 register(
     SearchType(
         name="duty",
@@ -34,6 +76,24 @@ register(
         queryset=lambda: Duty.objects.select_related("branch", "required_skill").prefetch_related(
             "shifts"
         ),
-        document=_document,
+        document=_duty_document,
+    )
+)
+register(
+    SearchType(
+        name="shift",
+        label=_("Shifts"),
+        model=Shift,
+        queryset=lambda: Shift.objects.select_related("duty__branch"),
+        document=_shift_document,
+    )
+)
+register(
+    SearchType(
+        name="service",
+        label=_("Service records"),
+        model=CheckIn,
+        queryset=lambda: CheckIn.objects.select_related("shift__duty__branch", "user__member"),
+        document=_service_document,
     )
 )

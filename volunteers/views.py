@@ -1,18 +1,22 @@
 """Signing up from a phone: the list of open shifts, one shift with a single
 "sign up" button, and cancelling."""
 
+import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from volunteers import services
-from volunteers.models import Shift, SignUp
+from portal.roles import member_of
+from volunteers import services, tokens
+from volunteers.models import CheckIn, ServiceLedger, Shift, SignUp
 
 PER_PAGE = 20
 
@@ -52,6 +56,10 @@ def shift_detail(request, pk):
     problem = None
     if request.user.is_authenticated and mine is None:
         problem = services.eligibility_error(shift.duty, request.user)
+    check_in = None
+    if request.user.is_authenticated:
+        check_in = CheckIn.objects.filter(shift=shift, user=request.user).first()
+    now = timezone.now()
     return render(
         request,
         "volunteers/shift_detail.html",
@@ -64,6 +72,13 @@ def shift_detail(request, pk):
             "problem": problem,
             "open": not shift.cancelled and timezone.now() < shift.sign_up_until,
             "late": timezone.now() >= shift.cancel_until,
+            "check_in": check_in,
+            "started": now >= shift.starts_at,
+            "checking_open": shift.starts_at - services.EARLY_CHECK_IN
+            <= now
+            <= shift.ends_at + services.LATE_CHECK_OUT,
+            "organiser": request.user.is_authenticated
+            and services.can_organise(request.user, shift),
         },
     )
 
@@ -106,3 +121,133 @@ def shift_cancel(request, pk):
         else:
             messages.success(request, _("Cancelled."))
     return redirect("volunteer_shift", pk=pk)
+
+
+def _check(request, shift, **credentials):
+    """Run a check-in or check-out and say what happened."""
+    try:
+        record, action, repeated = services.shift_check(
+            shift=shift,
+            user=request.user,
+            latitude=request.POST.get("latitude") or None,
+            longitude=request.POST.get("longitude") or None,
+            **credentials,
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return False
+    when = timezone.localtime(
+        record.checked_in_at if action == "in" else record.checked_out_at
+    ).strftime("%H:%M")
+    if action == "in":
+        text = _("Already checked in at %(time)s.") if repeated else _("Checked in at %(time)s.")
+    else:
+        text = _("Already checked out at %(time)s.") if repeated else _("Checked out at %(time)s.")
+    messages.success(request, text % {"time": when})
+    return True
+
+
+@require_POST
+@login_required
+def shift_check_code(request, pk):
+    """The 6-digit fallback, typed on the shift's page."""
+    shift = get_object_or_404(Shift, pk=pk)
+    _check(request, shift, digits=request.POST.get("code", ""))
+    return redirect("volunteer_shift", pk=shift.pk)
+
+
+@login_required
+def shift_scan(request, pk):
+    """Where the organiser's QR code leads: one button confirms (and sends the
+    phone's location when the duty needs it)."""
+    shift = get_object_or_404(Shift.objects.select_related("duty"), pk=pk)
+    token = request.POST.get("t") or request.GET.get("t", "")
+    if request.method == "POST":
+        if _check(request, shift, token=token):
+            return redirect("volunteer_shift", pk=shift.pk)
+    action = None
+    try:
+        action = tokens.verify_token(shift.pk, token)
+    except ValidationError as error:
+        if request.method == "GET":
+            messages.error(request, " ".join(error.messages))
+    return render(
+        request, "volunteers/shift_scan.html", {"shift": shift, "token": token, "action": action}
+    )
+
+
+@login_required
+def shift_code(request, pk):
+    """The organiser's phone screen: a QR code and a 6-digit code that change
+    every 30 seconds (the page reloads itself when they do)."""
+    shift = get_object_or_404(Shift.objects.select_related("duty__branch"), pk=pk)
+    if not services.can_organise(request.user, shift):
+        raise PermissionDenied
+    action = "out" if request.GET.get("mode") == "out" else "in"
+    code = tokens.current(shift.pk, action)
+    url = settings.WAGTAILADMIN_BASE_URL + reverse("volunteer_scan", args=[shift.pk])
+    qr = segno.make(f"{url}?t={code.token}", error="m")
+    records = CheckIn.objects.filter(shift=shift)
+    return render(
+        request,
+        "volunteers/shift_code.html",
+        {
+            "shift": shift,
+            "action": action,
+            "code": code,
+            "qr": qr.svg_inline(scale=6, border=2),
+            "checked_in": records.count(),
+            "checked_out": records.filter(checked_out_at__isnull=False).count(),
+            "confirmed": shift.signups.filter(status=SignUp.Status.CONFIRMED).count(),
+        },
+    )
+
+
+@login_required
+def my_service(request):
+    """The member's own record: upcoming shifts, what they have done, hours and
+    points this year, where that puts them in their branch, and the certificate."""
+    user = request.user
+    year = timezone.localtime().year
+    upcoming = (
+        SignUp.objects.filter(
+            user=user, status__in=SignUp.ACTIVE, shift__ends_at__gt=timezone.now()
+        )
+        .select_related("shift__duty")
+        .order_by("shift__starts_at")[:PER_PAGE]
+    )
+    history = Paginator(
+        CheckIn.objects.filter(user=user)
+        .select_related("shift__duty__branch")
+        .annotate(minutes=Sum("credit_events__minutes"), points=Sum("credit_events__points"))
+        .order_by("-checked_in_at", "-id"),
+        PER_PAGE,
+    ).get_page(request.GET.get("page"))
+    for record in history:
+        record.hours = round((record.minutes or 0) / 60, 1)
+    ledger = ServiceLedger.objects.filter(user=user, year=year).first() or ServiceLedger(
+        user=user, year=year
+    )
+    member = member_of(user)
+    rank = peers = None
+    if member is not None:
+        peers = member.branch.members.count()
+        rank = (
+            ServiceLedger.objects.filter(
+                year=year, user__member__branch_id=member.branch_id, points__gt=ledger.points
+            ).count()
+            + 1
+        )
+    return render(
+        request,
+        "volunteers/my_service.html",
+        {
+            "year": year,
+            "upcoming": upcoming,
+            "items": history,
+            "ledger": ledger,
+            "member": member,
+            "rank": rank,
+            "peers": peers,
+        },
+    )

@@ -1,21 +1,29 @@
 """Duties and their shifts in the admin, scoped like every branch record; the
-sign-up sheet of a shift shows who is confirmed, waiting or cancelled late."""
+sign-up sheet of a shift shows who is confirmed, waiting or cancelled late, and
+who checked in, where the organisers record walk-ins, correct times and verify
+check-ins that closed automatically."""
 
+from allauth.account.adapter import get_adapter
 from django import forms
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Sum
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 from wagtail import hooks
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, ObjectList
 from wagtail.admin.ui.tables import Column
+from wagtail.admin.viewsets.model import ModelViewSet
 
 from branches.wagtail_hooks import ScopedIndexView, ScopedViewSet
-from portal.roles import can_access
-from volunteers.models import Duty, Shift, SignUp
+from volunteers import services
+from volunteers.models import CheckIn, CreditEvent, Duty, PointRule, Shift, SignUp
 
 
 class ShiftsColumn(Column):
@@ -91,16 +99,169 @@ class DutyViewSet(ScopedViewSet):
         return ObjectList(panels, base_form_class=self.form_class).bind_to_model(Duty)
 
 
-def signup_sheet(request, pk):
+LOCAL_MINUTE = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+
+
+class TimesForm(forms.Form):
+    checked_in_at = forms.DateTimeField(
+        label=_("Checked in at"),
+        input_formats=LOCAL_MINUTE,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_MINUTE[0]),
+    )
+    checked_out_at = forms.DateTimeField(
+        label=_("Checked out at"),
+        input_formats=LOCAL_MINUTE,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_MINUTE[0]),
+    )
+
+
+class WalkInForm(TimesForm):
+    person = forms.CharField(
+        label=_("Username or mobile number"),
+        max_length=150,
+        help_text=_("The person needs an account, so that the hours are theirs."),
+    )
+
+    def clean_person(self):
+        value = self.cleaned_data["person"].strip()
+        user = get_user_model().objects.filter(username=value).first()
+        if user is None and value.isdigit():
+            user = get_adapter().get_user_by_phone(value)
+        if user is None:
+            raise forms.ValidationError(_("No account has this username or mobile number."))
+        return user
+
+
+class CorrectionForm(TimesForm):
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+def _organised_shift(request, pk) -> Shift:
     shift = get_object_or_404(Shift.objects.select_related("duty__branch"), pk=pk)
-    if not can_access(request.user, shift.duty):
+    if not services.can_organise(request.user, shift):
         raise PermissionDenied
-    signups = shift.signups.select_related("user").order_by("created_at", "id")
+    return shift
+
+
+def signup_sheet(request, pk, walk_in_form=None):
+    shift = _organised_shift(request, pk)
+    signups = shift.signups.select_related("user__member").order_by("created_at", "id")
+    credited = dict(
+        CreditEvent.objects.filter(check_in__shift=shift)
+        .values("check_in")
+        .annotate(m=Sum("minutes"))
+        .values_list("check_in", "m")
+    )
+    check_ins = list(
+        shift.check_ins.select_related("user__member", "verified_by").prefetch_related(
+            "corrections__author"
+        )
+    )
+    for record in check_ins:
+        record.credited_hours = round((credited.get(record.pk) or 0) / 60, 1)
+        record.form = CorrectionForm(
+            initial={
+                "checked_in_at": timezone.localtime(record.checked_in_at),
+                "checked_out_at": timezone.localtime(record.checked_out_at or shift.ends_at),
+            },
+            prefix=f"c{record.pk}",
+        )
     return TemplateResponse(
         request,
         "volunteers/admin/signup_sheet.html",
-        {"shift": shift, "signups": signups, "statuses": SignUp.Status},
+        {
+            "shift": shift,
+            "signups": signups,
+            "statuses": SignUp.Status,
+            "check_ins": check_ins,
+            "walk_in_form": walk_in_form
+            or WalkInForm(
+                initial={
+                    "checked_in_at": timezone.localtime(shift.starts_at),
+                    "checked_out_at": timezone.localtime(shift.ends_at),
+                }
+            ),
+        },
     )
+
+
+def _run(request, action, success):
+    try:
+        action()
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return False
+    messages.success(request, success)
+    return True
+
+
+@require_POST
+def walk_in(request, pk):
+    shift = _organised_shift(request, pk)
+    form = WalkInForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The walk-in was not recorded: see the form."))
+        return signup_sheet(request, pk, walk_in_form=form)
+    data = form.cleaned_data
+    _run(
+        request,
+        lambda: services.walk_in_record(
+            shift=shift,
+            user=data["person"],
+            by=request.user,
+            checked_in_at=data["checked_in_at"],
+            checked_out_at=data["checked_out_at"],
+        ),
+        _("Walk-in recorded and credited."),
+    )
+    return redirect("volunteer_signup_sheet", pk=shift.pk)
+
+
+@require_POST
+def correct(request, pk):
+    record = get_object_or_404(CheckIn, pk=pk)
+    _organised_shift(request, record.shift_id)
+    form = CorrectionForm(request.POST, prefix=f"c{record.pk}")
+    if not form.is_valid():
+        messages.error(
+            request,
+            _("Nothing was changed: %(errors)s")
+            % {"errors": " ".join(e for errs in form.errors.values() for e in errs)},
+        )
+    else:
+        _run(
+            request,
+            lambda: services.check_in_correct(
+                check_in=record, by=request.user, **form.cleaned_data
+            ),
+            _("Times corrected; the credit was reversed and posted again."),
+        )
+    return redirect("volunteer_signup_sheet", pk=record.shift_id)
+
+
+@require_POST
+def verify(request, pk):
+    record = get_object_or_404(CheckIn, pk=pk)
+    _organised_shift(request, record.shift_id)
+    _run(
+        request,
+        lambda: services.check_in_verify(check_in=record, by=request.user),
+        _("Verified and credited."),
+    )
+    return redirect("volunteer_signup_sheet", pk=record.shift_id)
+
+
+class PointRuleViewSet(ModelViewSet):
+    """The district's points for each duty kind (district administrators only)."""
+
+    model = PointRule
+    icon = "pick"
+    menu_label = _("Points rules")
+    menu_order = 162
+    add_to_admin_menu = True
+    list_display = ["kind", "per_shift", "per_hour"]
+    form_fields = ["per_shift", "per_hour"]
+    inspect_view_enabled = False
 
 
 @hooks.register("register_admin_viewset")
@@ -108,6 +269,20 @@ def register_duties():
     return DutyViewSet("duties")
 
 
+@hooks.register("register_admin_viewset")
+def register_point_rules():
+    return PointRuleViewSet("point_rules")
+
+
 @hooks.register("register_admin_urls")
 def register_signup_sheet():
-    return [path("duties/shift/<int:pk>/signups/", signup_sheet, name="volunteer_signup_sheet")]
+    return [
+        path("duties/shift/<int:pk>/signups/", signup_sheet, name="volunteer_signup_sheet"),
+        path("duties/shift/<int:pk>/walk-in/", walk_in, name="volunteer_walk_in"),
+        path("duties/check-in/<int:pk>/correct/", correct, name="volunteer_check_in_correct"),
+        path("duties/check-in/<int:pk>/verify/", verify, name="volunteer_check_in_verify"),
+    ]
+
+
+# Admin views kept in their own modules register their hooks on import.
+from volunteers import registration_admin, report_views  # noqa: E402, F401

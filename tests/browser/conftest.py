@@ -2,13 +2,16 @@
 (``playwright install`` cannot download browsers here). Each test module skips
 itself with a clear reason when Chromium is missing."""
 
+import os
 import shutil
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.utils import translation
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = os.environ.get("TONGXIN_SHOTS")  # a folder: also save screenshots there
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 800}
 LAUNCH_ARGS = [
@@ -40,3 +43,29 @@ def browser(monkeypatch):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield browser
         browser.close()
+
+
+def signed_in(browser, live_server, user, viewport=PHONE):
+    """A browser context with ``user``'s session (signed in as by the login page)."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport=viewport, locale="zh-CN")
+    host = live_server.url.split("//", 1)[1].split(":")[0]
+    context.add_cookies(
+        [
+            {
+                "name": "sessionid",
+                "value": client.cookies["sessionid"].value,
+                "domain": host,
+                "path": "/",
+            }
+        ]
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return page
+
+
+def shot(page, name):
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)

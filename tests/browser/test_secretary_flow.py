@@ -7,13 +7,12 @@ import os
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, PHONE
+from tests.browser.conftest import CHROMIUM, shot, signed_in
 
 if not os.path.exists(CHROMIUM):
     pytest.skip("Chromium not installed: apt-get install chromium", allow_module_level=True)
 
 import icalendar  # noqa: E402
-from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
@@ -24,33 +23,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-SHOTS = os.environ.get("TONGXIN_SHOTS")  # a folder: also save screenshots there
-
-
-def signed_in(browser, live_server, user, viewport=PHONE):
-    """A browser context with ``user``'s session (signed in as by the login page)."""
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport=viewport, locale="zh-CN")
-    host = live_server.url.split("//", 1)[1].split(":")[0]
-    context.add_cookies(
-        [
-            {
-                "name": "sessionid",
-                "value": client.cookies["sessionid"].value,
-                "domain": host,
-                "path": "/",
-            }
-        ]
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    return page
-
-
-def shot(page, name):
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
 
 
 def test_secretary_schedules_and_publishes_member_reads_and_subscribes(

@@ -1,7 +1,12 @@
 """Every role against every view and action so far: allowed or denied, and a
 denied response carries none of the record's data. Later issues add rows."""
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
+
+from volunteers import tokens
 
 ROLES = [
     "anonymous",
@@ -61,13 +66,91 @@ def _meeting_b(tree, members):
     return meeting
 
 
+def _registration_a(tree, users):
+    """The member's community registration with branch A, awaiting approval."""
+    from volunteers.registration import registration_submit
+
+    return registration_submit(
+        member=users.own_member,
+        branch=tree.branch_a,
+        employer="市第一医院",
+        address="幸福里小区3号楼2单元501",
+        skills="",
+    )
+
+
+def _shifts(tree, users):
+    """Running shifts of branch A: one of group A (the leader's), one of group B
+    with a check-in closed automatically and waiting for review. The volunteer
+    has a place on the first."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.factories import make_duty
+    from volunteers.models import CheckIn, Shift, SignUp
+
+    start = timezone.now() - dt.timedelta(hours=1)
+    shifts = [
+        Shift.objects.create(
+            duty=make_duty(tree, group=group, title=title),
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=2),
+        )
+        for group, title in ((tree.group_a, "3号楼助老"), (tree.group_b, "8号楼巡查"))
+    ]
+    SignUp.objects.create(shift=shifts[0], user=users.volunteer, status="confirmed")
+    review = CheckIn.objects.create(
+        shift=shifts[1], user=users.partner, checked_in_at=start,
+        checked_out_at=start + dt.timedelta(minutes=50), in_method="qr", out_method="auto",
+        needs_review=True,
+    )  # fmt: skip
+    return shifts[0], shifts[1], review
+
+
 def _urls(tree, members, volunteer_pk, users=None):
     a, b = members.a_private, members.b_private
     extra = {}
     if users is not None:
         notice, task_state = _board_proposal(tree, users)
         meeting = _meeting_b(tree, members)
+        registration = _registration_a(tree, users)
+        group_a_shift, group_b_shift, review = _shifts(tree, users)
+        local = group_b_shift.starts_at.astimezone(timezone.get_current_timezone())
         extra = {
+            "check-in code of a group A shift": (
+                "get",
+                f"/volunteer/shifts/{group_a_shift.pk}/code/",
+                None,
+                {"district", "coordinator", "secretary", "leader"},
+                "<svg",
+            ),
+            "check in someone else": (
+                "post",
+                f"/volunteer/shifts/{group_a_shift.pk}/check/",
+                {"code": tokens.current(group_a_shift.pk, "in").digits, "user": volunteer_pk},
+                SIGNED_IN,
+                None,
+            ),
+            "record a walk-in at a group B shift": (
+                "post",
+                f"/admin/duties/shift/{group_b_shift.pk}/walk-in/",
+                {
+                    "person": "member",
+                    "checked_in_at": local.strftime("%Y-%m-%dT%H:%M"),
+                    "checked_out_at": (local + dt.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
+                },
+                {"district", "coordinator", "secretary"},
+                None,
+            ),
+            "verify a check-in at a group B shift": (
+                "post",
+                f"/admin/duties/check-in/{review.pk}/verify/",
+                {},
+                {"district", "coordinator", "secretary"},
+                None,
+            ),
+            "service statistics": ("get", "/admin/volunteering/report/", None, ADMIN_ROLES, None),
             "publish a notice in branch B": (
                 "post",
                 f"/admin/pages/add/portal/noticepage/{tree.branch_b.pk}/",
@@ -91,6 +174,28 @@ def _urls(tree, members, volunteer_pk, users=None):
                 "黄强",
             ),
             "my notices": ("get", "/me/notices/", None, SIGNED_IN, "<h1"),
+            "community registration review list": (
+                "get",
+                "/admin/registrations/",
+                None,
+                {"district", "coordinator", "secretary", "secretary_b"},
+                None,
+            ),
+            "review a branch A registration": (
+                "get",
+                f"/admin/registrations/inspect/{registration.pk}/",
+                None,
+                {"district", "coordinator", "secretary"},
+                "市第一医院",
+            ),
+            "approve a branch A registration": (
+                "post",
+                f"/admin/registrations/inspect/{registration.pk}/",
+                {"action": "approve"},
+                {"district", "coordinator", "secretary"},
+                None,
+            ),
+            "my community registration": ("get", "/me/registration/", None, SIGNED_IN, "<h1"),
         }
     return extra | {
         # name: (method, url, data, allowed roles, text that only an allowed response may contain)
@@ -201,6 +306,15 @@ CASES = [
     "branch meetings list",
     "attendance of a branch B meeting",
     "my notices",
+    "community registration review list",
+    "review a branch A registration",
+    "approve a branch A registration",
+    "my community registration",
+    "check-in code of a group A shift",
+    "check in someone else",
+    "record a walk-in at a group B shift",
+    "verify a check-in at a group B shift",
+    "service statistics",
 ]
 
 
@@ -240,6 +354,27 @@ def test_authorization_matrix(client, tree, users, members, role, case):
         from portal.publishing import NoticePage
 
         assert NoticePage.objects.get(title="全区待审通知").live == (role in allowed), role
+    if case == "approve a branch A registration":
+        from volunteers.models import CommunityRegistration
+
+        approved = CommunityRegistration.objects.get(member=users.own_member).status == "approved"
+        assert approved == (role in allowed), role
+    if case == "check in someone else":
+        from volunteers.models import CheckIn
+
+        # Only the volunteer's own request checks the volunteer in (they hold the place).
+        checked_in = CheckIn.objects.filter(user=users.volunteer).exists()
+        assert checked_in == (role == "volunteer"), role
+    if case == "record a walk-in at a group B shift":
+        from volunteers.models import CheckIn
+
+        recorded = CheckIn.objects.filter(user=users.member, walk_in=True).exists()
+        assert recorded == (role in allowed), role
+    if case == "verify a check-in at a group B shift":
+        from volunteers.models import CheckIn, CreditEvent
+
+        verified = not CheckIn.objects.get(user=users.partner).needs_review
+        assert verified == CreditEvent.objects.exists() == (role in allowed), role
     if case == "grant a role":
         from portal.models import RoleAssignment
 

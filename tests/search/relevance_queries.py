@@ -109,6 +109,7 @@ QUERIES: tuple[RelevanceQuery, ...] = (
             member(),
             Target("meeting", {"title__contains": "党员"}),
             Target("duty", {"title__contains": "党员"}),
+            Target("shift", {"duty__title__contains": "党员"}),
         ),
     ),
     Q("社区", "word", (unit(title__contains="社区"),)),
@@ -234,7 +235,7 @@ def resolve(target: Target) -> set[tuple[str, str]]:
 
     from branches.models import Building, Household, Meeting, Member, Resident
     from portal.publishing import NewsPage
-    from volunteers.models import Duty
+    from volunteers.models import Duty, Shift
 
     if target.doc_type == "unit":
         models = _unit_models()
@@ -250,6 +251,7 @@ def resolve(target: Target) -> set[tuple[str, str]]:
             "building": Building,
             "meeting": Meeting,
             "duty": Duty,
+            "shift": Shift,
             "news": NewsPage,
         }
         qs = models[target.doc_type].objects.all()

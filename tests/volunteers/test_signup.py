@@ -9,37 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
-from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from portal.models import InboxMessage
-from tests.factories import make_member, make_user
-from volunteers.models import Duty, Shift, SignUp, Skill, VolunteerProfile
+from tests.factories import NOW, make_duty, make_member, make_shift, make_user
+from volunteers.models import SignUp, Skill, VolunteerProfile
 from volunteers.services import cancel, sign_up
-
-NOW = timezone.now().replace(microsecond=0)
-
-
-def make_duty(tree, **kwargs):
-    fields = {
-        "branch": tree.branch_a,
-        "kind": Duty.Kind.ACTIVITY,
-        "title": "楼道清理",
-        "place": "3号楼",
-        "eligibility": Duty.Eligibility.VOLUNTEERS,
-    }
-    fields.update(kwargs)
-    return Duty.objects.create(**fields)
-
-
-def make_shift(duty, *, start_in=dt.timedelta(days=2), hours=2, capacity=2, **kwargs):
-    start = NOW + start_in
-    return Shift.objects.create(
-        duty=duty, starts_at=start, ends_at=start + dt.timedelta(hours=hours), capacity=capacity,
-        **kwargs,
-    )  # fmt: skip
 
 
 def people(n, prefix="v"):

@@ -1,0 +1,455 @@
+"""Printable volunteer documents: the community registration slip (在职党员到社区
+报到证) and the service certificate (志愿服务证明) with its verification QR.
+
+Both are built from the shared toolkit in ``portal.pdf`` (embedded CJK font,
+A4 page, "page N of M" footer)."""
+
+from xml.sax.saxutils import escape
+
+from django.db.models import Sum
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
+
+from portal.masking import mask_address
+from portal.pdf import QRCode, register_fonts, render, styles, table
+from volunteers.models import CheckIn, CreditEvent
+
+# The A4 text width left by the toolkit's 18 mm margins.
+WIDTH = 174 * mm
+# Rows printed in a certificate's table of services; the rest are counted.
+CERTIFICATE_ROWS = 200
+RED = colors.HexColor("#b3261e")
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = styles()
+    return {
+        **base,
+        "doc_title": ParagraphStyle(
+            "doc_title",
+            parent=base["title"],
+            fontSize=24,
+            leading=32,
+            textColor=RED,
+            spaceAfter=2 * mm,
+        ),  # fmt: skip
+        "serial": ParagraphStyle("serial", parent=base["small"], alignment=TA_RIGHT),
+        "lead": ParagraphStyle(
+            "lead", parent=base["body"], fontSize=13, leading=26, firstLineIndent=26
+        ),
+        "label": ParagraphStyle("label", parent=base["body"], alignment=TA_CENTER),
+        "cell": ParagraphStyle("cell", parent=base["body"], fontSize=9.5, leading=13),
+        "cell_head": ParagraphStyle(
+            "cell_head", parent=base["body"], fontSize=9.5, leading=13, alignment=TA_CENTER
+        ),
+        "right": ParagraphStyle("right", parent=base["body"], fontSize=12, alignment=TA_RIGHT),
+        "qr_note": ParagraphStyle(
+            "qr_note", parent=base["small"], alignment=TA_CENTER, textColor=colors.grey
+        ),
+    }
+
+
+def _text(value) -> str:
+    """A value as paragraph markup: escaped, newlines kept."""
+    return escape(str(value or "")).replace("\n", "<br/>")
+
+
+def _person(user) -> str:
+    """How a person is named on a document: their member name, else their account name."""
+    if user is None:
+        return ""
+    member = getattr(user, "member", None)
+    if member is not None:
+        return member.name
+    return user.get_full_name() or user.get_username()
+
+
+def _date(value) -> str:
+    """A date in the active locale's long form (``2025年3月1日``)."""
+    if value is None:
+        return ""
+    if hasattr(value, "tzinfo"):
+        value = timezone.localdate(value)
+    return formats.date_format(value, "DATE_FORMAT")
+
+
+def _hours(minutes: int) -> str:
+    return f"{round(minutes / 60, 1):g}"
+
+
+def _rule(width=WIDTH, thickness=1.5):
+    line = Table([[""]], colWidths=[width], rowHeights=[1])
+    line.setStyle(TableStyle([("LINEABOVE", (0, 0), (-1, 0), thickness, RED)]))
+    return line
+
+
+def _issuer() -> str:
+    from branches.models import DistrictPage
+
+    district = DistrictPage.objects.only("title").first()
+    return district.title if district else ""
+
+
+def registration_slip_serial(registration) -> str:
+    """``BD-<year approved>-<id, six digits>``."""
+    when = registration.decided_at or registration.created_at or timezone.now()
+    return f"BD-{timezone.localtime(when).year}-{registration.pk:06d}"
+
+
+def registration_slip_pdf(registration) -> bytes:
+    """The community registration slip (在职党员到社区报到证) of an approved
+    registration: one A4 page for the member to print, sign and have stamped."""
+    s = _styles()
+    member = registration.member
+    community = registration.branch
+    grid = community.get_parent()
+    serial = registration_slip_serial(registration)
+
+    facts = [
+        (pgettext("person", "Name"), member.name),
+        (_("Home branch"), member.branch.title),
+        (_("Employer unit"), registration.employer or member.employer),
+        (_("Community branch registered with"), community.title),
+        (_("Grid of the community"), grid.title if grid else ""),
+        (_("Home address"), mask_address(registration.address)),
+        (_("What I can offer"), registration.skills),
+        (_("Approved on"), _date(registration.decided_at)),
+        (_("Approved by"), _person(registration.decided_by)),
+    ]
+    rows = [
+        [Paragraph(_text(label), s["label"]), Paragraph(_text(value), s["body"])]
+        for label, value in facts
+    ]
+    details = table(rows, col_widths=[48 * mm, WIDTH - 48 * mm], header=False)
+    details.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f7eded")),
+                ("TOPPADDING", (0, 0), (-1, -1), 9),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 9),
+                ("LEFTPADDING", (0, 0), (-1, -1), 8),
+                ("BOX", (0, 0), (-1, -1), 1, colors.black),
+            ]
+        )
+    )
+
+    statement = _(
+        "Comrade %(name)s has registered with %(community)s as a Party member employed "
+        "elsewhere. The registration has been reviewed and approved by the community Party "
+        "organisation, and this slip is issued as proof."
+    ) % {"name": member.name, "community": community.title}
+
+    signature = Table(
+        [
+            [
+                Paragraph(_text(_("Signature of the member:")), s["body"]),
+                Paragraph(_text(_("Stamp of the community Party organisation:")), s["body"]),
+            ],
+            [
+                Paragraph(_text(_("Date signed:")), s["body"]),
+                Paragraph(_text(_("Date signed:")), s["body"]),
+            ],
+        ],
+        colWidths=[WIDTH / 2, WIDTH / 2],
+        rowHeights=[52 * mm, 12 * mm],
+    )
+    signature.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 1, colors.black),
+                ("LINEBEFORE", (1, 0), (1, -1), 0.5, colors.grey),
+                ("VALIGN", (0, 0), (-1, 0), "TOP"),
+                ("VALIGN", (0, 1), (-1, 1), "BOTTOM"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 8),
+                ("TOPPADDING", (0, 0), (-1, -1), 8),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
+            ]
+        )
+    )
+
+    title = _("Community registration slip for Party members employed elsewhere")
+    flowables = [
+        Spacer(1, 6 * mm),
+        Paragraph(_text(title), s["doc_title"]),
+        _rule(),
+        Spacer(1, 2 * mm),
+        Paragraph(_text(_("No. %(serial)s") % {"serial": serial}), s["serial"]),
+        Spacer(1, 6 * mm),
+        Paragraph(_text(statement), s["lead"]),
+        Spacer(1, 6 * mm),
+        details,
+        Spacer(1, 10 * mm),
+        signature,
+        Spacer(1, 5 * mm),
+        Paragraph(
+            _text(
+                _(
+                    "One copy is kept by the community Party organisation and one by the "
+                    "member. The address is masked to protect privacy."
+                )
+            ),
+            s["small"],
+        ),
+    ]
+    return render(flowables, title=title, footer=f"{title} · {serial}")
+
+
+def certificate_services(certificate, limit: int = CERTIFICATE_ROWS):
+    """The check-ins credited to the certificate's person in its year (net
+    minutes above zero), oldest first: ``(rows, total)`` where ``rows`` holds at
+    most ``limit`` ``(check_in, minutes)`` pairs and ``total`` counts them all."""
+    net = dict(
+        CreditEvent.objects.filter(user_id=certificate.user_id, year=certificate.year)
+        .values("check_in")
+        .annotate(net=Sum("minutes"))
+        .filter(net__gt=0)
+        .values_list("check_in", "net")
+    )
+    check_ins = (
+        CheckIn.objects.filter(pk__in=list(net))
+        .select_related("shift__duty__branch")
+        .order_by("shift__starts_at", "id")[:limit]
+    )
+    return [(check_in, net[check_in.pk]) for check_in in check_ins], len(net)
+
+
+def certificate_pdf(certificate, verify_url: str) -> bytes:
+    """The service certificate (志愿服务证明): the year's totals, the issuer, a
+    QR code of ``verify_url`` and, as an annex, the credited services."""
+    register_fonts()
+    s = _styles()
+    year = str(certificate.year)
+    hours = _hours(certificate.minutes)
+    statement = _(
+        "This is to certify that comrade %(name)s took part in volunteer service in the "
+        "district %(shifts)s times in %(year)s, for a total of %(hours)s hours of service."
+    ) % {"name": certificate.name, "year": year, "shifts": certificate.shifts, "hours": hours}
+
+    qr = Table(
+        [[QRCode(verify_url, size=30 * mm)], [Paragraph(_text(_("Scan to verify")), s["qr_note"])]],
+        colWidths=[36 * mm],
+    )
+    qr.setStyle(
+        TableStyle(
+            [
+                ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                ("TOPPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    issuer = Table(
+        [
+            [
+                qr,
+                [
+                    Spacer(1, 8 * mm),
+                    Paragraph(_text(_issuer()), s["right"]),
+                    Spacer(1, 2 * mm),
+                    Paragraph(_text(_date(certificate.issued_at)), s["right"]),
+                ],
+            ]
+        ],
+        colWidths=[40 * mm, WIDTH - 40 * mm],
+    )
+    issuer.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+
+    title = _("Volunteer service certificate")
+    flowables = [
+        Spacer(1, 6 * mm),
+        Paragraph(_text(title), s["doc_title"]),
+        _rule(),
+        Spacer(1, 2 * mm),
+        Paragraph(_text(_("Certificate No. %(code)s") % {"code": certificate.code}), s["serial"]),
+        Spacer(1, 10 * mm),
+        Paragraph(_text(statement), s["lead"]),
+        Paragraph(_text(_("Hereby certified.")), s["lead"]),
+        Spacer(1, 12 * mm),
+        KeepTogether([issuer]),
+        Spacer(1, 10 * mm),
+    ]
+
+    rows, total = certificate_services(certificate)
+    header = [_("Seq."), _("Service date"), _("Service item"), _("Organised by"), _("Hours served")]
+    data = [[Paragraph(_text(h), s["cell_head"]) for h in header]]
+    for number, (check_in, minutes) in enumerate(rows, start=1):
+        shift = check_in.shift
+        data.append(
+            [
+                str(number),
+                timezone.localtime(shift.starts_at).strftime("%Y-%m-%d"),
+                Paragraph(_text(shift.duty.title), s["cell"]),
+                Paragraph(_text(shift.duty.branch.title), s["cell"]),
+                _hours(minutes),
+            ]
+        )
+    flowables.append(
+        Paragraph(
+            _text(_("Annex: volunteer services credited in %(year)s") % {"year": year}),
+            s["heading"],
+        )
+    )
+    if rows:
+        services = table(data, col_widths=[12 * mm, 26 * mm, 66 * mm, 48 * mm, 22 * mm])
+        services.setStyle(
+            TableStyle(
+                [
+                    ("ALIGN", (0, 1), (1, -1), "CENTER"),
+                    ("ALIGN", (-1, 1), (-1, -1), "RIGHT"),
+                    ("FONTSIZE", (0, 1), (-1, -1), 9),
+                ]
+            )
+        )
+        flowables.append(services)
+    if total > len(rows):
+        flowables += [
+            Spacer(1, 2 * mm),
+            Paragraph(
+                _text(
+                    _("The first %(shown)s are listed, of %(total)s services in all.")
+                    % {"shown": len(rows), "total": total}
+                ),
+                s["small"],
+            ),
+        ]
+    return render(flowables, title=title, footer=f"{title} · {certificate.code}")
+
+
+# --- The monthly branch report (服务统计 · 月报) ---------------------------------------------------
+
+
+def branch_month_report_pdf(*, report) -> bytes:
+    """A branch's monthly volunteer service report (志愿服务月报) from a
+    ``volunteers.selectors.MonthReport``: headline figures, a bar chart of
+    hours per day, the top ten people by hours and the shifts below minimum."""
+    # Imported here so this addition leaves the rest of the module untouched.
+    from reportlab.graphics.charts.barcharts import VerticalBarChart
+    from reportlab.graphics.shapes import Drawing, String
+
+    font = register_fonts()
+    style = styles()
+
+    def points(value) -> str:
+        return f"{float(value):g}"
+
+    period, headline = report.period, report.headline
+    title = _("%(branch)s %(year)d-%(month)02d volunteer service report") % {
+        "branch": report.branch_title,
+        "year": period.year,
+        "month": period.month,
+    }
+    story = [Paragraph(_text(title), style["title"])]
+    if report.limited_to_groups:
+        story.append(Paragraph(_("Duties of your building group only."), style["center"]))
+
+    # Headline figures, two to a row.
+    figures = [
+        (_("Shifts"), str(headline.shifts)),
+        (_("Places filled"), f"{headline.filled} / {headline.places}"),
+        (_("Fill rate"), f"{headline.fill_rate:.0%}"),
+        (_("People who served"), str(headline.people)),
+        (_("Hours"), _hours(headline.minutes)),
+        (_("Points"), points(headline.points)),
+        (_("No-shows"), str(headline.no_shows)),
+        (_("Late cancellations"), str(headline.late_cancellations)),
+    ]
+    rows = [
+        [*figures[i], *(figures[i + 1] if i + 1 < len(figures) else ("", ""))]
+        for i in range(0, len(figures), 2)
+    ]
+    figures_table = table(rows, col_widths=[45 * mm, 42 * mm, 45 * mm, 42 * mm], header=False)
+    shaded = colors.HexColor("#f7eded")
+    figures_table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (0, -1), shaded),
+                ("BACKGROUND", (2, 0), (2, -1), shaded),
+                ("FONTSIZE", (1, 0), (1, -1), 12),
+                ("FONTSIZE", (3, 0), (3, -1), 12),
+            ]
+        )
+    )
+    story += [
+        Paragraph(_("Headline figures"), style["heading"]),
+        figures_table,
+    ]
+
+    # Hours per day of the month.
+    width, height = WIDTH, 62 * mm
+    drawing = Drawing(width, height)
+    chart = VerticalBarChart()
+    chart.x, chart.y = 12 * mm, 10 * mm
+    chart.width, chart.height = width - 16 * mm, height - 20 * mm
+    values = [day.hours for day in report.days] or [0]
+    chart.data = [values]
+    chart.categoryAxis.categoryNames = [
+        str(day) if day == 1 or day % 5 == 0 else "" for day in range(1, len(values) + 1)
+    ]
+    chart.categoryAxis.labels.fontName = font
+    chart.categoryAxis.labels.fontSize = 7
+    chart.valueAxis.labels.fontName = font
+    chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.valueMax = max(1, max(values) * 1.15)
+    chart.valueAxis.visibleGrid = True
+    chart.valueAxis.gridStrokeColor = colors.HexColor("#e5e5e5")
+    chart.bars[0].fillColor = colors.HexColor("#b5292c")
+    chart.bars[0].strokeColor = None
+    chart.barSpacing = 1
+    drawing.add(chart)
+    drawing.add(String(12 * mm, height - 6 * mm, _("Hours"), fontName=font, fontSize=8))
+    drawing.add(
+        String(width - 4 * mm, 2 * mm, _("Day of the month"), fontName=font, fontSize=8,
+               textAnchor="end")
+    )  # fmt: skip
+    story += [Paragraph(_("Service hours by day"), style["heading"]), drawing]
+
+    # The top ten by hours.
+    story.append(Paragraph(_("Top %(n)d by hours") % {"n": 10}, style["heading"]))
+    if report.top_people:
+        rows = [[_("No."), _("Name"), _("Attended"), _("Hours"), _("Points")]]
+        rows += [
+            [str(rank), Paragraph(_text(person.display_name), style["small"]), str(person.attended),
+             _hours(person.minutes), points(person.points)]
+            for rank, person in enumerate(report.top_people, start=1)
+        ]  # fmt: skip
+        story.append(table(rows, col_widths=[14 * mm, 64 * mm, 30 * mm, 32 * mm, 34 * mm]))
+    else:
+        story.append(Paragraph(_("No hours credited in this month."), style["body"]))
+
+    # Shifts below their minimum.
+    story.append(Paragraph(_("Shifts below minimum"), style["heading"]))
+    if report.below_minimum:
+        rows = [[_("Duty"), _("Starts at"), _("Minimum needed"), _("Confirmed"), _("Places")]]
+        rows += [
+            [Paragraph(_text(shift.duty.title), style["small"]),
+             timezone.localtime(shift.starts_at).strftime("%m-%d %H:%M"),
+             str(shift.minimum), str(shift.confirmed), str(shift.capacity)]
+            for shift in report.below_minimum
+        ]  # fmt: skip
+        story.append(table(rows, col_widths=[70 * mm, 30 * mm, 26 * mm, 24 * mm, 24 * mm]))
+        if headline.below_minimum > len(report.below_minimum):
+            more = headline.below_minimum - len(report.below_minimum)
+            story.append(
+                Paragraph(_("… and %(n)d more in the admin.") % {"n": more}, style["small"])
+            )
+    elif headline.shifts:
+        story.append(Paragraph(_("Every shift reached its minimum."), style["body"]))
+    else:
+        story.append(Paragraph(_("No shifts in this month."), style["body"]))
+    story.append(Spacer(1, 4 * mm))
+    return render(story, title=title)
