@@ -48,17 +48,18 @@ class Repeat:
     ]
 
 
-class MeetingForm(PrivateRecordForm):
-    """Creating: the repeat fields turn one form into a series of meetings.
-    Editing changes this one occurrence only."""
+class RepeatFields(forms.Form):
+    """A repeat rule for a new record: none, a common rule or any RRULE, and
+    how many times. ``clean_repeat`` leaves the rule with its count in
+    ``self.rrule`` ("" when it does not repeat); editing shows no repeat fields."""
 
     repeat = forms.ChoiceField(label=_("Repeat"), choices=Repeat.CHOICES, required=False)
     repeat_count = forms.IntegerField(
-        label=_("Number of meetings"),
+        label=_("Number of times"),
         min_value=2,
         max_value=24,
         required=False,
-        help_text=_("For repeating meetings: how many to schedule (at most 24)."),
+        help_text=_("For repeating: how many to schedule (at most 24)."),
     )
     custom_rrule = forms.CharField(
         label=_("Custom rule"),
@@ -66,6 +67,7 @@ class MeetingForm(PrivateRecordForm):
         max_length=200,
         help_text=_("e.g. FREQ=MONTHLY;BYDAY=1FR (the first Friday of every month)"),
     )
+    rrule = ""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -73,8 +75,8 @@ class MeetingForm(PrivateRecordForm):
             for name in ("repeat", "repeat_count", "custom_rrule"):
                 self.fields.pop(name, None)
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean_repeat_rule(self, first_start):
+        cleaned = self.cleaned_data
         repeat = cleaned.get("repeat") or ""
         if repeat == Repeat.CUSTOM:
             rule = (cleaned.get("custom_rrule") or "").strip().upper()
@@ -85,15 +87,24 @@ class MeetingForm(PrivateRecordForm):
         if rule and "COUNT=" not in rule and "UNTIL=" not in rule:
             count = cleaned.get("repeat_count")
             if not count:
-                self.add_error("repeat_count", _("How many meetings should be scheduled?"))
+                self.add_error("repeat_count", _("How many times should it be scheduled?"))
             rule = f"{rule};COUNT={count or 2}"
         self.rrule = rule
-        if rule and cleaned.get("starts_at") and not self.errors:
+        if rule and first_start and not self.errors:
             try:  # an unreadable rule is a form error, not a failed save
-                occurrences(rule, cleaned["starts_at"])
+                occurrences(rule, first_start)
             except ValidationError as error:
                 field = "custom_rrule" if repeat == Repeat.CUSTOM else "repeat"
                 self.add_error(field, error)
+
+
+class MeetingForm(RepeatFields, PrivateRecordForm):
+    """Creating: the repeat fields turn one form into a series of meetings.
+    Editing changes this one occurrence only."""
+
+    def clean(self):
+        cleaned = super().clean()
+        self.clean_repeat_rule(cleaned.get("starts_at"))
         return cleaned
 
     def save(self, commit=True):

@@ -240,7 +240,8 @@ def _check_in(shift, user, signup, now):
             )
     except IntegrityError:  # a concurrent replay won the insert
         record, created = CheckIn.objects.get(shift=shift, user=user), False
-    if created:
+    if created and not CheckIn.objects.filter(shift=shift).exclude(pk=record.pk).exists():
+        # The shift's first check-in has the worker close forgotten check-outs.
         scheduling.run_at(shift.ends_at + LATE_CHECK_OUT)
     return record, "in", not created
 

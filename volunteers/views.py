@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -212,6 +212,13 @@ def my_service(request):
     upcoming = (
         SignUp.objects.filter(
             user=user, status__in=SignUp.ACTIVE, shift__ends_at__gt=timezone.now()
+        )
+        .exclude(
+            Exists(
+                CheckIn.objects.filter(
+                    shift=OuterRef("shift"), user=user, checked_out_at__isnull=False
+                )
+            )
         )
         .select_related("shift__duty")
         .order_by("shift__starts_at")[:PER_PAGE]

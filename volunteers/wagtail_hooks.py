@@ -17,10 +17,19 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from wagtail import hooks
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, ObjectList
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    InlinePanel,
+    MultiFieldPanel,
+    ObjectList,
+)
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from branches.forms import PrivateRecordForm
+from branches.meeting_admin import RepeatFields
+from branches.schedule import occurrences
 from branches.wagtail_hooks import ScopedIndexView, ScopedViewSet
 from volunteers import services
 from volunteers.models import CheckIn, CreditEvent, Duty, PointRule, Shift, SignUp
@@ -48,7 +57,45 @@ class DutyIndexView(ScopedIndexView):
         return super().get_base_queryset().prefetch_related("shifts")
 
 
+class DutyForm(RepeatFields, PrivateRecordForm):
+    """Creating: a repeat rule turns the one shift given into a series (the
+    same hours, places and deadlines on every date). Editing shows shifts only."""
+
+    def is_valid(self):
+        valid = super().is_valid()
+        if valid and not self.instance.pk and self.cleaned_data.get("repeat"):
+            starts = [
+                form.cleaned_data["starts_at"]
+                for form in self.formsets["shifts"].forms
+                if form.cleaned_data and not form.cleaned_data.get("DELETE")
+            ]
+            if len(starts) != 1:
+                self.add_error("repeat", _("Give exactly one shift to repeat."))
+            else:
+                self.clean_repeat_rule(starts[0])
+            valid = not self.errors
+        return valid
+
+    def save(self, commit=True):
+        duty = super().save(commit)
+        if commit and self.rrule:
+            first = duty.shifts.order_by("starts_at").first()
+            for start in occurrences(self.rrule, first.starts_at)[1:]:
+                delta = start - first.starts_at
+                Shift.objects.create(
+                    duty=duty,
+                    starts_at=start,
+                    ends_at=first.ends_at + delta,
+                    capacity=first.capacity,
+                    minimum=first.minimum,
+                    signup_deadline=first.signup_deadline and first.signup_deadline + delta,
+                    cancel_deadline=first.cancel_deadline and first.cancel_deadline + delta,
+                )
+        return duty
+
+
 class DutyViewSet(ScopedViewSet):
+    form_class = DutyForm
     index_view_class = DutyIndexView
     model = Duty
     icon = "group"
@@ -83,6 +130,7 @@ class DutyViewSet(ScopedViewSet):
             FieldRowPanel(
                 [FieldPanel("latitude"), FieldPanel("longitude"), FieldPanel("radius_m")]
             ),
+            FieldPanel("require_location"),
             FieldRowPanel([FieldPanel("eligibility"), FieldPanel("required_skill")]),
             FieldPanel("holder"),
             InlinePanel(
@@ -94,6 +142,10 @@ class DutyViewSet(ScopedViewSet):
                     FieldRowPanel([FieldPanel("signup_deadline"), FieldPanel("cancel_deadline")]),
                     FieldPanel("cancelled"),
                 ],
+            ),
+            MultiFieldPanel(
+                [FieldPanel("repeat"), FieldPanel("repeat_count"), FieldPanel("custom_rrule")],
+                heading=_("Repeat the shift"),
             ),
         ]
         return ObjectList(panels, base_form_class=self.form_class).bind_to_model(Duty)

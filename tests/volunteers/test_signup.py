@@ -9,13 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
+from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from portal.models import InboxMessage
 from tests.factories import NOW, make_duty, make_member, make_shift, make_user
-from volunteers.models import SignUp, Skill, VolunteerProfile
+from volunteers.models import Duty, SignUp, Skill, VolunteerProfile
 from volunteers.services import cancel, sign_up
 
 
@@ -219,3 +220,65 @@ def test_sign_up_sheet_is_scoped(client, tree, users):
     assert client.get(url).status_code in (302, 403)
     client.force_login(users.secretary)
     assert client.get("/admin/duties/").status_code == 200
+
+
+def _duty_form(tree, shifts, **extra):
+    data = {
+        "branch": tree.branch_a.pk,
+        "group": "",
+        "kind": "activity",
+        "published": "on",
+        "title": "周六助老服务",
+        "description": "",
+        "place": "幸福里活动室",
+        "latitude": "",
+        "longitude": "",
+        "radius_m": "200",
+        "eligibility": "volunteers",
+        "required_skill": "",
+        "holder": "",
+        "repeat": "FREQ=WEEKLY",
+        "repeat_count": "4",
+        "custom_rrule": "",
+        "shifts-TOTAL_FORMS": str(len(shifts)),
+        "shifts-INITIAL_FORMS": "0",
+        "shifts-MIN_NUM_FORMS": "0",
+        "shifts-MAX_NUM_FORMS": "1000",
+    }
+    for i, (start, end) in enumerate(shifts):
+        data |= {
+            f"shifts-{i}-starts_at": start,
+            f"shifts-{i}-ends_at": end,
+            f"shifts-{i}-capacity": "6",
+            f"shifts-{i}-minimum": "2",
+            f"shifts-{i}-signup_deadline": "",
+            f"shifts-{i}-cancel_deadline": "2027-01-08 20:00",
+            f"shifts-{i}-ORDER": str(i),
+        }
+    return data | extra
+
+
+def test_a_recurring_duty_repeats_its_shift_weekly(client, tree, users):
+    client.force_login(users.secretary)
+    response = client.post(
+        "/admin/duties/new/", _duty_form(tree, [("2027-01-09 09:00", "2027-01-09 11:00")])
+    )
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    shifts = list(Duty.objects.get(title="周六助老服务").shifts.order_by("starts_at"))
+    local = [timezone.localtime(s.starts_at).strftime("%m-%d %H:%M") for s in shifts]
+    assert local == ["01-09 09:00", "01-16 09:00", "01-23 09:00", "01-30 09:00"]
+    last = shifts[-1]
+    assert (last.capacity, last.minimum) == (6, 2)
+    assert timezone.localtime(last.cancel_deadline).strftime("%m-%d %H:%M") == "01-29 20:00"
+    assert last.ends_at - last.starts_at == dt.timedelta(hours=2)
+
+
+def test_a_repeat_needs_one_shift_and_a_count(client, tree, users):
+    client.force_login(users.secretary)
+    two = [("2027-01-09 09:00", "2027-01-09 11:00"), ("2027-01-10 09:00", "2027-01-10 11:00")]
+    response = client.post("/admin/duties/new/", _duty_form(tree, two))
+    assert response.status_code == 200 and "请只填写一个班次" in response.content.decode()
+    one = [two[0]]
+    response = client.post("/admin/duties/new/", _duty_form(tree, one, repeat_count=""))
+    assert response.status_code == 200 and "安排多少次" in response.content.decode()
+    assert not Duty.objects.exists()
