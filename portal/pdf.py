@@ -14,6 +14,7 @@ from pathlib import Path
 
 import segno
 from django.utils import timezone
+from reportlab.graphics.shapes import STATE_DEFAULTS
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -31,6 +32,9 @@ FONT_FILE = Path(__file__).resolve().parent / "fonts" / "wqy-microhei.ttc"
 @cache
 def register_fonts() -> str:
     pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE), subfontIndex=0))
+    # Charts (reportlab.graphics) start in it too, so no document refers to an
+    # unembedded Helvetica.
+    STATE_DEFAULTS["fontName"] = FONT
     return FONT
 
 
@@ -94,6 +98,8 @@ def _numbered_canvas(footer: str):
 
     class NumberedCanvas(canvas.Canvas):
         def __init__(self, *args, **kwargs):
+            # Pages start in the embedded font, not in reportlab's Helvetica.
+            kwargs["initialFontName"] = FONT
             super().__init__(*args, **kwargs)
             self._pages = []
 

@@ -423,6 +423,10 @@ class RegistrationRecord(models.Model):
     def __str__(self):
         return f"{self.registration} {self.year}"
 
+    @property
+    def hours(self):
+        return round(self.minutes / 60, 1)
+
 
 def _certificate_code():
     return secrets.token_urlsafe(12)

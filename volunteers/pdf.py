@@ -17,7 +17,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from portal.masking import mask_address
-from portal.pdf import QRCode, register_fonts, render, styles, table
+from portal.pdf import FONT, QRCode, register_fonts, render, styles, table
 from volunteers.models import CheckIn, CreditEvent
 
 # The A4 text width left by the toolkit's 18 mm margins.
@@ -85,7 +85,14 @@ def _hours(minutes: int) -> str:
 
 def _rule(width=WIDTH, thickness=1.5):
     line = Table([[""]], colWidths=[width], rowHeights=[1])
-    line.setStyle(TableStyle([("LINEABOVE", (0, 0), (-1, 0), thickness, RED)]))
+    line.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
+                ("LINEABOVE", (0, 0), (-1, 0), thickness, RED),
+            ]
+        )
+    )
     return line
 
 
@@ -130,6 +137,7 @@ def registration_slip_pdf(registration) -> bytes:
     details.setStyle(
         TableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
                 ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f7eded")),
                 ("TOPPADDING", (0, 0), (-1, -1), 9),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 9),
@@ -162,6 +170,7 @@ def registration_slip_pdf(registration) -> bytes:
     signature.setStyle(
         TableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
                 ("BOX", (0, 0), (-1, -1), 1, colors.black),
                 ("LINEBEFORE", (1, 0), (1, -1), 0.5, colors.grey),
                 ("VALIGN", (0, 0), (-1, 0), "TOP"),
@@ -238,6 +247,7 @@ def certificate_pdf(certificate, verify_url: str) -> bytes:
     qr.setStyle(
         TableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
                 ("ALIGN", (0, 0), (-1, -1), "CENTER"),
                 ("TOPPADDING", (0, 0), (-1, -1), 0),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
@@ -261,6 +271,7 @@ def certificate_pdf(certificate, verify_url: str) -> bytes:
     issuer.setStyle(
         TableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
                 ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 0),
@@ -308,6 +319,7 @@ def certificate_pdf(certificate, verify_url: str) -> bytes:
         services.setStyle(
             TableStyle(
                 [
+                    ("FONTNAME", (0, 0), (-1, -1), FONT),
                     ("ALIGN", (0, 1), (1, -1), "CENTER"),
                     ("ALIGN", (-1, 1), (-1, -1), "RIGHT"),
                     ("FONTSIZE", (0, 1), (-1, -1), 9),
@@ -376,6 +388,7 @@ def branch_month_report_pdf(*, report) -> bytes:
     figures_table.setStyle(
         TableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
                 ("BACKGROUND", (0, 0), (0, -1), shaded),
                 ("BACKGROUND", (2, 0), (2, -1), shaded),
                 ("FONTSIZE", (1, 0), (1, -1), 12),

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -16,6 +17,7 @@ from portal.masking import mask_address
 from portal.roles import member_of
 from volunteers import registration as services
 from volunteers.models import CommunityRegistration
+from volunteers.pdf import registration_slip_pdf
 
 MAX_BRANCHES = 20
 
@@ -155,6 +157,9 @@ def my_registration(request):
             "registration": latest,
             "is_open": is_open,
             "address_masked": mask_address(latest.address) if latest is not None else "",
+            "record": latest.records.filter(year=timezone.localtime().year).first()
+            if latest is not None
+            else None,
             "form": form,
             "statuses": CommunityRegistration.Status,
         },
@@ -190,8 +195,6 @@ def registration_withdraw(request):
 
 
 def slip_response(registration: CommunityRegistration) -> HttpResponse:
-    from volunteers.pdf import registration_slip_pdf
-
     response = HttpResponse(registration_slip_pdf(registration), content_type="application/pdf")
     response["Content-Disposition"] = (
         f'attachment; filename="registration-slip-{registration.pk}.pdf"'

@@ -112,7 +112,7 @@ def test_token_and_digits_are_tied_to_shift_action_and_time(tree):
 # --- Checking in and out ----------------------------------------------------------
 
 
-def test_check_in_then_out_posts_one_credit_to_every_ledger(tree):
+def test_check_in_then_out_posts_one_credit_to_every_ledger(client, tree):
     user = make_user("m1")
     member = make_member(branch=tree.branch_a, name="钱进", user=user)
     registration = CommunityRegistration.objects.create(
@@ -147,6 +147,10 @@ def test_check_in_then_out_posts_one_credit_to_every_ledger(tree):
     )
     assert RegistrationRecord.objects.get(registration=registration).services == 1
     assert_ledgers_match_events(user)
+    # The member sees it on their community registration.
+    client.force_login(user)
+    page = client.get(reverse("my_registration")).content.decode()
+    assert "本年度在报到社区服务" in page and "1 次，共 1.5 小时" in page
 
 
 def test_refusals_record_nothing(tree):
