@@ -11,6 +11,7 @@ class Role(models.TextChoices):
     GRID_COORDINATOR = "grid_coordinator", _("Grid coordinator")
     BRANCH_SECRETARY = "branch_secretary", _("Branch secretary")
     GROUP_LEADER = "group_leader", _("Building group leader")
+    GRID_WORKER = "grid_worker", _("Grid worker")
     CENTRAL_HOUSEHOLD_HEAD = "central_household_head", _("Central household head")
     MEMBER = "member", _("Party member")
     VOLUNTEER = "volunteer", _("Volunteer")
@@ -20,7 +21,12 @@ class Role(models.TextChoices):
 # Roles that must sign in with a second factor (TOTP).
 MFA_ROLES = {Role.DISTRICT_ADMIN, Role.GRID_COORDINATOR, Role.BRANCH_SECRETARY}
 # Roles that hold a unit of the organisation tree as their scope.
-SCOPED_ROLES = {Role.GRID_COORDINATOR, Role.BRANCH_SECRETARY, Role.GROUP_LEADER}
+SCOPED_ROLES = {
+    Role.GRID_COORDINATOR,
+    Role.BRANCH_SECRETARY,
+    Role.GROUP_LEADER,
+    Role.GRID_WORKER,
+}
 
 
 class RoleAssignment(models.Model):
@@ -48,7 +54,12 @@ class RoleAssignment(models.Model):
             models.UniqueConstraint(fields=["user", "role", "page"], name="unique_role_at_unit"),
             models.CheckConstraint(
                 condition=~models.Q(
-                    role__in=["grid_coordinator", "branch_secretary", "group_leader"],
+                    role__in=[
+                        "grid_coordinator",
+                        "branch_secretary",
+                        "group_leader",
+                        "grid_worker",
+                    ],
                     page__isnull=True,
                 ),
                 name="scoped_role_has_unit",

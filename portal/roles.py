@@ -25,6 +25,8 @@ class Scope:
     group_ids: tuple[int, ...] = ()
     group_paths: tuple[str, ...] = ()
     member_id: int | None = None
+    # Grids the user works in as a grid worker (网格员): service requests only.
+    grid_worker_paths: tuple[str, ...] = ()
     central_household_ids: tuple[int, ...] = field(default=())
 
     @property
@@ -73,6 +75,7 @@ def user_scope(user) -> Scope:
         group_ids=tuple(a.page_id for a in assignments if a.role == Role.GROUP_LEADER),
         group_paths=tuple(a.page.path for a in assignments if a.role == Role.GROUP_LEADER),
         member_id=member.pk if member is not None else None,
+        grid_worker_paths=tuple(a.page.path for a in assignments if a.role == Role.GRID_WORKER),
         central_household_ids=ch_ids,
     )
     user._tongxin_scope = scope
@@ -202,6 +205,21 @@ def registrations_visible_to(user, qs: QuerySet) -> QuerySet:
     return qs.filter(q)
 
 
+def requests_visible_to(user, qs: QuerySet) -> QuerySet:
+    """Service requests: the district; coordinators and the secretary by the
+    request's branch; a grid worker the requests of their grids; whoever
+    recorded one; a volunteer the requests they were offered or took."""
+    scope = user_scope(user)
+    if scope.is_district:
+        return qs
+    q = path_q("branch__path", scope.paths) | path_q("grid__path", scope.grid_worker_paths)
+    if getattr(user, "is_authenticated", False):
+        from volunteers.models import Offer  # volunteers' models import portal's
+
+        q |= Q(created_by=user) | Q(pk__in=Offer.objects.filter(user=user).values("request_id"))
+    return qs.filter(q)
+
+
 VISIBILITY = {
     "branches.member": members_visible_to,
     "branches.household": households_visible_to,
@@ -213,6 +231,7 @@ VISIBILITY = {
     "branches.attendance": attendance_visible_to,
     "volunteers.duty": duties_visible_to,
     "volunteers.signup": signups_visible_to,
+    "volunteers.servicerequest": requests_visible_to,
     "volunteers.communityregistration": registrations_visible_to,
 }
 

@@ -89,6 +89,11 @@ def _unit_types():
             lambda p: True,
             _("A group leader's unit is a building party group."),
         ),
+        Role.GRID_WORKER: (
+            GridPage,
+            lambda p: True,
+            _("A grid worker's unit is a grid."),
+        ),
     }
 
 
