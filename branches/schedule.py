@@ -168,9 +168,9 @@ def record_attendance(meeting, rows: dict, *, by=None) -> int:
 def send_due_reminders(now=None) -> int:
     """Remind the invitees (with an account) of meetings starting within the
     reminder window. At most once per member and meeting, however many times
-    this runs: the (meeting, member) row is written before the message is sent,
-    in its own transaction, and a second run finds it."""
-    from portal.notify import notify
+    this runs: the (meeting, member) row is written with the message in the
+    outbox, in one transaction, and a second run finds it."""
+    from portal.notify import notify_on_commit
 
     now = now or timezone.now()
     window = dt.timedelta(hours=settings.TONGXIN_MEETING_REMINDER_HOURS)
@@ -187,23 +187,25 @@ def send_due_reminders(now=None) -> int:
     sent = 0
     for attendance in due.iterator(chunk_size=500):
         meeting, member = attendance.meeting, attendance.member
+        local = timezone.localtime(meeting.starts_at, SHANGHAI)
         try:
+            # The reminder row and the outbox message commit together: a second
+            # run finds the row, and a killed worker leaves the message to send.
             with transaction.atomic():
                 MeetingReminder.objects.create(meeting=meeting, member=member)
+                notify_on_commit(
+                    member.user,
+                    subject=_("Reminder: %(title)s") % {"title": meeting.title},
+                    body=_("%(title)s starts at %(time)s at %(place)s (%(branch)s).")
+                    % {
+                        "title": meeting.title,
+                        "time": local.strftime("%Y-%m-%d %H:%M"),
+                        "place": meeting.place,
+                        "branch": meeting.branch.title,
+                    },
+                    url="/me/",
+                )
         except IntegrityError:
             continue  # reminded already
-        local = timezone.localtime(meeting.starts_at, SHANGHAI)
-        notify(
-            member.user,
-            subject=_("Reminder: %(title)s") % {"title": meeting.title},
-            body=_("%(title)s starts at %(time)s at %(place)s (%(branch)s).")
-            % {
-                "title": meeting.title,
-                "time": local.strftime("%Y-%m-%d %H:%M"),
-                "place": meeting.place,
-                "branch": meeting.branch.title,
-            },
-            url="/me/",
-        )
         sent += 1
     return sent

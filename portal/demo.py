@@ -829,6 +829,7 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
     demo_publishing(district=district, branch=first_branch, now=now)
     demo_duties(branch=first_branch, now=now)
     demo_service_history(branch=first_branch, now=now)
+    demo_requests(branch=first_branch, now=now)
     timer.phase("notices, news, activities and branch meetings")
     result.counts = {
         "pages": len(writer.pages) + 1,
@@ -1055,6 +1056,53 @@ def demo_service_history(*, branch, now) -> None:
             credit_post(check_in=record)
 
 
+def demo_requests(*, branch, now) -> None:
+    """Residents' requests in the first branch's grid, recorded by the demo grid
+    worker: one waiting, one offered to the demo member, one done and reviewed."""
+    from volunteers.dispatch import (
+        offer_accept,
+        offers_send,
+        request_create,
+        request_review,
+        task_complete,
+        task_start,
+    )
+    from volunteers.models import ServiceRequest
+
+    User = get_user_model()
+    worker, member = User.objects.get(username="gridworker"), User.objects.get(username="member")
+    grid = branch.get_parent().specific
+    day = timezone.localtime(now).replace(hour=9, minute=0, second=0, microsecond=0)
+    plans = [
+        ("帮3号楼独居老人取药", ServiceRequest.Category.ELDERLY, 1, "3号楼2单元501"),
+        ("楼道堆物清理", ServiceRequest.Category.ENVIRONMENT, 3, "5号楼1单元"),
+        ("微心愿：给孩子买一套课外书", ServiceRequest.Category.OTHER, 2, "7号楼3单元302"),
+    ]
+    made = []
+    for i, (title, category, days, address) in enumerate(plans):
+        made.append(
+            request_create(
+                by=worker,
+                grid=grid,
+                title=title,
+                category=category,
+                window_start=day + timedelta(days=days),
+                address=address,
+                window_end=day + timedelta(days=days, hours=2),
+                requester_name="居民",
+                source=ServiceRequest.Source.MICRO_WISH
+                if i == 2
+                else ServiceRequest.Source.GRID_WORKER,
+            )  # fmt: skip
+        )
+    offers_send(request=made[1], users=[member], by=worker)
+    (offer,) = offers_send(request=made[2], users=[member], by=worker)
+    offer_accept(offer=offer, user=member)
+    task_start(offer=offer, user=member)
+    task_complete(offer=offer, user=member, note="书已送到")
+    request_review(request=made[2], by=worker, satisfied=True, comment="孩子很高兴")
+
+
 # --- Demo accounts ---------------------------------------------------------------------------
 
 
@@ -1110,6 +1158,7 @@ def create_demo_accounts(*, district, branch, coordinator_grid) -> None:
         ("centralhead", None, None, Role.CENTRAL_HOUSEHOLD_HEAD, branch, ch.member if ch else None),
         ("member", None, None, Role.MEMBER, branch, member_m),
         ("volunteer", "志愿者", "小陈", Role.VOLUNTEER, None, None),
+        ("gridworker", "网格员", "小李", Role.GRID_WORKER, branch.get_parent().specific, None),
         ("partner", "共建单位", "联络人", Role.PARTNER_CONTACT, None, None),
     ]
     for username, last, first, role, page, member in spec:
@@ -1147,6 +1196,8 @@ ROLE_CAN_DO = {
     Role.MEMBER: "own record (masked), notice feed, meeting calendar and reminders on /me/",
     Role.VOLUNTEER: "public pages, sign-up for volunteer shifts (/volunteer/), own page",
     Role.PARTNER_CONTACT: "public pages and own page (alliance work comes in a later release)",
+    Role.GRID_WORKER: "record residents' requests and micro-wishes in the grid, review them, "
+    "dispatch board",
 }
 ACCOUNT_ORDER = (
     "district",
@@ -1156,6 +1207,7 @@ ACCOUNT_ORDER = (
     "centralhead",
     "member",
     "volunteer",
+    "gridworker",
     "partner",
 )
 

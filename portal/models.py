@@ -164,6 +164,48 @@ class InboxMessage(models.Model):
         return self.subject
 
 
+class Notification(models.Model):
+    """The outbox: one message to one person, kept until every channel has it.
+
+    Written in the transaction of the change it reports (so a rolled-back change
+    tells nobody and a committed one cannot be lost); each channel's time is set
+    when that channel has the message, so a retried delivery skips it. See
+    ``portal.notify``."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    inbox_message = models.OneToOneField(
+        InboxMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    inbox_at = models.DateTimeField(_("in the inbox"), null=True, blank=True)
+    email_at = models.DateTimeField(_("emailed"), null=True, blank=True)
+    # Extra channel (dotted path from TONGXIN_NOTIFY_CHANNELS) → ISO time sent.
+    channels_at = models.JSONField(_("other channels"), default=dict, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            # What the sweeper looks for: not yet delivered, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(delivered_at__isnull=True),
+                name="notification_pending",
+            )
+        ]
+
+    def __str__(self):
+        return self.subject
+
+
 def _calendar_token():
     import secrets
 

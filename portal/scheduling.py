@@ -1,7 +1,8 @@
 """Work that must happen at a given time: publishing pages whose go-live time has
-come and unpublishing expired ones (Wagtail's ``publish_scheduled``), and
-meeting reminders, and closing the check-ins of shifts that have ended. Each time-bound change enqueues ``run_due_work`` on the
-"scheduled" task backend to run at that time (``run_after``); the background
+come and unpublishing expired ones (Wagtail's ``publish_scheduled``), meeting
+reminders, closing the check-ins of shifts that have ended, and expiring
+unanswered dispatch offers. Each time-bound change enqueues ``run_due_work`` on
+the "scheduled" task backend to run at that time (``run_after``); the background
 worker (``manage.py db_worker --backend scheduled``) runs it then. The task does
 whatever is due at the moment it runs, so running it late, early or twice is
 harmless."""
@@ -21,10 +22,14 @@ SCHEDULED_BACKEND = "scheduled"
 def run_due_work() -> int:
     """Returns how many reminders were sent."""
     from branches.schedule import send_due_reminders
+    from portal.notify import deliver_pending
+    from volunteers.dispatch import offers_expire
     from volunteers.services import auto_check_out
 
     call_command("publish_scheduled", stdout=StringIO())
     auto_check_out()
+    offers_expire()
+    deliver_pending()  # what a failed or killed worker left in the outbox
     return send_due_reminders()
 
 

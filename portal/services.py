@@ -57,6 +57,8 @@ ROLE_MODEL_PERMISSIONS = {
             "attendance:view",
         ],
     },
+    # Grid workers use the admin for their grid's dispatch records (board, import).
+    Role.GRID_WORKER: {},
     Role.CENTRAL_HOUSEHOLD_HEAD: {
         "branches": ["household:view", "centralhousehold:view", "householdvisit:view,add"],
     },

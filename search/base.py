@@ -37,6 +37,10 @@ class Visibility:
     group_ids: tuple[int, ...] = ()
     user_id: int | None = None
     may_lookup_private: bool = False
+    # A grid worker's grids: documents of ``grid_worker_types`` whose grid_path
+    # lies under one of them are visible too.
+    grid_worker_paths: tuple[str, ...] = ()
+    grid_worker_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

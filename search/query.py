@@ -10,6 +10,7 @@ from portal.roles import user_scope
 from portal.validators import normalise_mobile
 from search.backends import get_backend
 from search.base import SearchQuery, SearchResults, Visibility
+from search.registry import grid_worker_types
 from search.text import query_tokens
 
 PER_PAGE = 20
@@ -37,6 +38,8 @@ def visibility_for(user) -> Visibility:
         group_ids=scope.group_ids,
         user_id=user.pk if getattr(user, "is_authenticated", False) else None,
         may_lookup_private=scope.is_district or bool(scope.roles & LOOKUP_ROLES),
+        grid_worker_paths=scope.grid_worker_paths,
+        grid_worker_types=grid_worker_types() if scope.grid_worker_paths else (),
     )
 
 

@@ -26,6 +26,9 @@ class SearchType:
     # The records that belong to any of these unit pages (their documents carry the
     # unit's title and path, so a renamed or moved unit re-indexes them).
     in_units: Callable[[list[int]], QuerySet] | None = None
+    # Grid workers (网格员) see this type's documents under their grids (by
+    # grid_path), besides whoever the visibility fields admit.
+    grid_workers: bool = False
 
     def build(self, obj) -> dict:
         doc = {
@@ -65,6 +68,10 @@ def search_types() -> Iterable[SearchType]:
 
 def get_type(name: str) -> SearchType:
     return _registry[name]
+
+
+def grid_worker_types() -> tuple[str, ...]:
+    return tuple(t.name for t in _registry.values() if t.grid_workers)
 
 
 def types_for_model(model) -> list[SearchType]:

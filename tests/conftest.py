@@ -18,7 +18,7 @@ def users(tree):
     """One user per role, scoped to the tree; those who must use MFA have TOTP set up.
 
     The secretary and group leader work in branch A / group A; ``member`` is linked
-    to a member record of branch A."""
+    to a member record of branch A; ``gridworker`` works in branch A's grid."""
     district = make_user("district")
     role_assign(user=district, role=Role.DISTRICT_ADMIN, page=tree.district)
     coordinator = make_user("coordinator")
@@ -38,6 +38,8 @@ def users(tree):
     role_assign(user=volunteer, role=Role.VOLUNTEER)
     partner = make_user("partner")
     role_assign(user=partner, role=Role.PARTNER_CONTACT)
+    gridworker = make_user("gridworker")
+    role_assign(user=gridworker, role=Role.GRID_WORKER, page=tree.grid3a)
     for u in (district, coordinator, secretary, secretary_b):
         activate_totp(u)
     return SimpleNamespace(
@@ -49,6 +51,7 @@ def users(tree):
         member=member_user,
         volunteer=volunteer,
         partner=partner,
+        gridworker=gridworker,
         own_member=own,
     )
 

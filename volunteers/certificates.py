@@ -16,16 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from portal.masking import mask_name
-from portal.roles import member_of
 from volunteers.models import Certificate, ServiceLedger
 from volunteers.pdf import certificate_pdf
-
-
-def _holder_name(user) -> str:
-    member = member_of(user)
-    if member is not None:
-        return member.name
-    return user.get_full_name() or user.get_username()
+from volunteers.services import display_name
 
 
 @transaction.atomic
@@ -51,7 +44,7 @@ def certificate_issue(*, user, year: int) -> Certificate:
     if latest is not None and latest.minutes == minutes and latest.shifts == shifts:
         return latest
     return Certificate.objects.create(
-        user=user, name=_holder_name(user)[:50], year=year, minutes=minutes, shifts=shifts
+        user=user, name=display_name(user)[:50], year=year, minutes=minutes, shifts=shifts
     )
 
 

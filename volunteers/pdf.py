@@ -18,7 +18,7 @@ from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyl
 
 from portal.masking import mask_address
 from portal.pdf import FONT, QRCode, register_fonts, render, styles, table
-from volunteers.models import CheckIn, CreditEvent
+from volunteers.models import CheckIn, CreditEvent, Offer
 
 # The A4 text width left by the toolkit's 18 mm margins.
 WIDTH = 174 * mm
@@ -210,22 +210,33 @@ def registration_slip_pdf(registration) -> bytes:
 
 
 def certificate_services(certificate, limit: int = CERTIFICATE_ROWS):
-    """The check-ins credited to the certificate's person in its year (net
-    minutes above zero), oldest first: ``(rows, total)`` where ``rows`` holds at
-    most ``limit`` ``(check_in, minutes)`` pairs and ``total`` counts them all."""
-    net = dict(
-        CreditEvent.objects.filter(user_id=certificate.user_id, year=certificate.year)
-        .values("check_in")
+    """The shifts and dispatched tasks credited to the certificate's person in
+    its year (net minutes above zero), oldest first: ``(rows, total)`` where
+    ``rows`` holds at most ``limit`` ``(date, title, unit, minutes)`` and
+    ``total`` counts them all."""
+    events = CreditEvent.objects.filter(user_id=certificate.user_id, year=certificate.year)
+    net = {
+        (check_in, offer): minutes
+        for check_in, offer, minutes in events.values("check_in", "offer")
         .annotate(net=Sum("minutes"))
         .filter(net__gt=0)
-        .values_list("check_in", "net")
+        .values_list("check_in", "offer", "net")
+    }
+    check_ins = CheckIn.objects.filter(pk__in=[c for c, o in net if c is not None]).select_related(
+        "shift__duty__branch"
     )
-    check_ins = (
-        CheckIn.objects.filter(pk__in=list(net))
-        .select_related("shift__duty__branch")
-        .order_by("shift__starts_at", "id")[:limit]
+    tasks = Offer.objects.filter(pk__in=[o for c, o in net if o is not None]).select_related(
+        "request__branch"
     )
-    return [(check_in, net[check_in.pk]) for check_in in check_ins], len(net)
+    rows = [
+        (c.shift.starts_at, c.shift.duty.title, c.shift.duty.branch.title, net[(c.pk, None)])
+        for c in check_ins
+    ] + [
+        (t.request.window_start, t.request.title, t.request.branch.title, net[(None, t.pk)])
+        for t in tasks
+    ]
+    rows.sort(key=lambda row: row[0])
+    return rows[:limit], len(net)
 
 
 def certificate_pdf(certificate, verify_url: str) -> bytes:
@@ -297,14 +308,13 @@ def certificate_pdf(certificate, verify_url: str) -> bytes:
     rows, total = certificate_services(certificate)
     header = [_("Seq."), _("Service date"), _("Service item"), _("Organised by"), _("Hours served")]
     data = [[Paragraph(_text(h), s["cell_head"]) for h in header]]
-    for number, (check_in, minutes) in enumerate(rows, start=1):
-        shift = check_in.shift
+    for number, (when, title, unit, minutes) in enumerate(rows, start=1):
         data.append(
             [
                 str(number),
-                timezone.localtime(shift.starts_at).strftime("%Y-%m-%d"),
-                Paragraph(_text(shift.duty.title), s["cell"]),
-                Paragraph(_text(shift.duty.branch.title), s["cell"]),
+                timezone.localtime(when).strftime("%Y-%m-%d"),
+                Paragraph(_text(title), s["cell"]),
+                Paragraph(_text(unit), s["cell"]),
                 _hours(minutes),
             ]
         )

@@ -1,16 +1,20 @@
-"""Searchable duties, shifts and service records. Open duties and their shifts
-are public (anyone may sign up from /volunteer/); the others only for their
-branch's secretary, coordinators and the district. A service record (one
-person's check-in at a shift) is seen by those and by the person."""
+"""Searchable duties, shifts, service records and service requests. Open duties
+and their shifts are public (anyone may sign up from /volunteer/); the others
+only for their branch's secretary, coordinators and the district. A service
+record (one person's check-in at a shift) is seen by those and by the person; a
+service request by those, by whoever recorded it and by the grid workers of its
+grid (the resident's address is indexed masked, their phone not at all)."""
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.search_types import private_scope
-from portal.roles import member_of
+from portal.masking import mask_address, mask_name
 from search.registry import SearchType, register
-from volunteers.models import CheckIn, Duty, Shift
+from volunteers.models import CheckIn, Duty, Offer, ServiceRequest, Shift
+from volunteers.services import display_name
 
 
 def _duty_document(duty) -> dict:
@@ -50,10 +54,8 @@ def _shift_document(shift) -> dict:
 
 def _service_document(record) -> dict:
     duty = record.shift.duty
-    member = member_of(record.user)
-    name = member.name if member else record.user.get_username()
     return {
-        "title": f"{name} · {duty.title}",
+        "title": f"{display_name(record.user)} · {duty.title}",
         "body": " ".join(
             filter(None, [duty.place, duty.branch.title, _when(record.shift.starts_at)])
         ),
@@ -95,5 +97,67 @@ register(
         model=CheckIn,
         queryset=lambda: CheckIn.objects.select_related("shift__duty__branch", "user__member"),
         document=_service_document,
+    )
+)
+
+
+def _request_document(request) -> dict:
+    return {
+        "title": request.title,
+        "body": " ".join(
+            filter(
+                None,
+                [
+                    request.description,
+                    str(request.get_category_display()),
+                    request.grid.title,
+                    mask_address(request.address),
+                    mask_name(request.requester_name),
+                    # The people who took it (the list's "people"), by name.
+                    *(
+                        display_name(offer.user)
+                        for offer in request.offers.all()
+                        if offer.status in Offer.TAKEN
+                    ),
+                ],
+            )
+        ),
+        "keywords": " ".join(
+            [
+                str(request.get_category_display()),
+                str(request.get_source_display()),
+                str(request.get_urgency_display()),
+            ]
+        ),
+        "url": request_url(request.pk),
+        "date": request.created_at,
+        "status": request.status,
+        # The grid is the grid worker's key; the branch the secretary's and the
+        # coordinators'. Volunteers offered a request find it in their task list,
+        # not here: a document has one owner, the person who recorded it.
+        "grid_path": request.grid.path,
+        "unit_path": request.branch.path,
+        "owner_id": request.created_by_id,
+    }
+
+
+def request_url(pk) -> str:
+    """Where a request's hit leads: its page, which checks who may see it."""
+    return reverse("request_detail", args=[pk])
+
+
+register(
+    SearchType(
+        name="request",
+        label=_("Service requests"),
+        model=ServiceRequest,
+        queryset=lambda: ServiceRequest.objects.select_related("grid", "branch").prefetch_related(
+            "offers__user__member"
+        ),
+        document=_request_document,
+        in_units=lambda ids: ServiceRequest.objects.filter(
+            Q(grid_id__in=ids) | Q(branch_id__in=ids)
+        ),
+        grid_workers=True,
     )
 )

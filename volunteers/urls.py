@@ -3,7 +3,7 @@ registration and the member's service record."""
 
 from django.urls import path
 
-from volunteers import certificates, registration_views, views
+from volunteers import certificates, registration_views, request_views, views
 
 urlpatterns = [
     path("me/service/", views.my_service, name="my_service"),
@@ -32,4 +32,16 @@ urlpatterns = [
         name="registration_withdraw",
     ),
     path("me/registration/slip/", registration_views.registration_slip, name="registration_slip"),
+    path("requests/", request_views.request_list, name="request_list"),
+    path("requests/new/", request_views.request_new, name="request_new"),
+    path("requests/<int:pk>/", request_views.request_detail, name="request_detail"),
+    path("requests/<int:pk>/dispatch/", request_views.request_dispatch, name="request_dispatch"),
+    path("requests/<int:pk>/review/", request_views.request_review, name="request_review"),
+    path("requests/<int:pk>/return/", request_views.request_return, name="request_return"),
+    path("requests/<int:pk>/cancel/", request_views.request_cancel, name="request_cancel"),
+    path("me/tasks/", request_views.my_tasks, name="my_tasks"),
+    path("me/tasks/<int:pk>/accept/", request_views.task_accept, name="task_accept"),
+    path("me/tasks/<int:pk>/decline/", request_views.task_decline, name="task_decline"),
+    path("me/tasks/<int:pk>/start/", request_views.task_start, name="task_start"),
+    path("me/tasks/<int:pk>/complete/", request_views.task_complete, name="task_complete"),
 ]

@@ -337,4 +337,4 @@ def register_signup_sheet():
 
 
 # Admin views kept in their own modules register their hooks on import.
-from volunteers import registration_admin, report_views  # noqa: E402, F401
+from volunteers import dashboard_views, registration_admin, report_views  # noqa: E402, F401

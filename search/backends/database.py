@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 
 from search.base import Hit, SearchBackend, SearchQuery, SearchResults
 from search.models import SearchEntry, SearchState
-from search.registry import search_types
+from search.registry import grid_worker_types, search_types
 from search.text import highlight, index_tokens
 
 BATCH = 2000
@@ -76,7 +76,8 @@ def entry_from_document(doc: dict, generation: int) -> SearchEntry:
 # Every filter field of an entry is also written as words into ``filter_tokens``:
 # "tmember" (type), "pub" (public), "u0001", "u00010002", … (every tree prefix of
 # unit_path, so "visible under path P" is the word uP), "g…" (grid_path prefixes),
-# "grp12" (group), "own7" (owner), "slive" (status). SQLite's full-text index then
+# "grp12" (group), "own7" (owner), "slive" (status), and for the types grid workers
+# see, "w…" (grid_path prefixes again, a grid worker's key). SQLite's full-text index then
 # answers visibility, filters and facet counts without reading a single row.
 PATH_STEP = 4  # treebeard's path step: a unit's path is a prefix of its subtree's
 
@@ -98,6 +99,8 @@ def filter_tokens(entry) -> str:
         words.append(f"grp{entry.group_id}")
     if entry.owner_id is not None:
         words.append(f"own{entry.owner_id}")
+    if entry.doc_type in grid_worker_types():
+        words += _prefix_words("w", entry.grid_path)
     if entry.status:
         words.append(_word("s", entry.status))
     return " ".join(words)
@@ -113,6 +116,8 @@ def fts5_filters(query: SearchQuery, *, with_doc_types=True) -> str:
             + [f"u{path}" for path in vis.paths]
             + [f"grp{int(g)}" for g in vis.group_ids]
             + ([f"own{int(vis.user_id)}"] if vis.user_id else [])
+            # Only the grid workers' types carry "w" words: no type test needed.
+            + ([f"w{path}" for path in vis.grid_worker_paths] if vis.grid_worker_types else [])
         )
     if with_doc_types and query.doc_types:
         groups.append([_word("t", t) for t in query.doc_types])
@@ -133,6 +138,9 @@ def visibility_q(visibility) -> Q:
         q |= Q(group_id__in=visibility.group_ids)
     if visibility.user_id:
         q |= Q(owner_id=visibility.user_id)
+    if visibility.grid_worker_types:
+        for path in visibility.grid_worker_paths:
+            q |= Q(doc_type__in=visibility.grid_worker_types, grid_path__startswith=path)
     return q
 
 

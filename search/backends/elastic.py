@@ -286,7 +286,8 @@ def permission_filter(visibility: Visibility):
     """Who may see a document, as one bool query (None: everything).
 
     Same rule as the database backend: public, or unit_path under one of the
-    user's paths, or group_id among the user's groups, or owned by the user."""
+    user's paths, or group_id among the user's groups, or owned by the user, or
+    (for a grid worker) one of the grid workers' types under one of their grids."""
     if visibility.everything:
         return None
     should = [Q("term", public=True)]
@@ -295,6 +296,18 @@ def permission_filter(visibility: Visibility):
         should.append(Q("terms", group_id=list(visibility.group_ids)))
     if visibility.user_id is not None:
         should.append(Q("term", owner_id=visibility.user_id))
+    if visibility.grid_worker_types:
+        should += [
+            Q(
+                "bool",
+                filter=[
+                    Q("terms", doc_type=list(visibility.grid_worker_types)),
+                    Q("prefix", grid_path=path),
+                ],
+            )
+            for path in visibility.grid_worker_paths
+            if path
+        ]
     return Q("bool", should=should, minimum_should_match=1)
 
 

@@ -222,12 +222,17 @@ def reminded(tree, branch_members, settings):
     return accounts
 
 
-def test_reminders_go_out_once_a_day_before(tree, branch_members, reminded):
+def test_reminders_go_out_once_a_day_before(
+    tree, branch_members, reminded, django_capture_on_commit_callbacks
+):
     start = local(2027, 3, 1, 19, 30)
     with time_machine.travel(local(2027, 2, 27, 12, 0), tick=False):
         (meeting,) = assembly(tree, start)
         assert send_due_reminders() == 0  # 55 hours ahead: too early
-    with time_machine.travel(local(2027, 2, 28, 20, 0), tick=False):
+    with (
+        time_machine.travel(local(2027, 2, 28, 20, 0), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         assert send_due_reminders() == 2  # the two members with accounts
         assert send_due_reminders() == 0  # the task ran twice: nobody twice
     assert MeetingReminder.objects.filter(meeting=meeting).count() == 2
@@ -253,7 +258,10 @@ def test_worker_sends_reminders_when_due(
             assembly(tree, local(2027, 3, 1, 19, 30))
         run_worker()
         assert not InboxMessage.objects.exists()
-    with time_machine.travel(local(2027, 2, 28, 19, 31), tick=False):
+    with (
+        time_machine.travel(local(2027, 2, 28, 19, 31), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         run_worker()
         run_worker()
     assert InboxMessage.objects.count() == 2

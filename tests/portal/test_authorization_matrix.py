@@ -18,8 +18,11 @@ ROLES = [
     "member",
     "volunteer",
     "partner",
+    "gridworker",
 ]
 ADMIN_ROLES = {"district", "coordinator", "secretary", "secretary_b", "leader"}
+# The people who run service requests: staff of the tree and grid workers.
+REQUEST_STAFF = {"district", "coordinator", "secretary", "secretary_b", "gridworker"}
 EVERYONE = set(ROLES)
 SIGNED_IN = EVERYONE - {"anonymous"}
 
@@ -108,6 +111,26 @@ def _shifts(tree, users):
     return shifts[0], shifts[1], review
 
 
+def _requests(tree, users):
+    """A resident's request in grid A, offered to the member, and one in grid B."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from volunteers.dispatch import offers_send, request_create
+
+    start = timezone.now() + dt.timedelta(days=2)
+    fields = {
+        "category": "elderly",
+        "window_start": start,
+        "window_end": start + dt.timedelta(hours=2),
+    }
+    a = request_create(by=users.gridworker, grid=tree.grid3a, title="帮3号楼老人取药", **fields)
+    (offer,) = offers_send(request=a, users=[users.member], by=users.gridworker)
+    b = request_create(by=users.district, grid=tree.grid3b, title="光明路井盖松动", **fields)
+    return a, offer, b
+
+
 def _urls(tree, members, volunteer_pk, users=None):
     a, b = members.a_private, members.b_private
     extra = {}
@@ -116,6 +139,7 @@ def _urls(tree, members, volunteer_pk, users=None):
         meeting = _meeting_b(tree, members)
         registration = _registration_a(tree, users)
         group_a_shift, group_b_shift, review = _shifts(tree, users)
+        request_a, offer_a, request_b = _requests(tree, users)
         local = group_b_shift.starts_at.astimezone(timezone.get_current_timezone())
         extra = {
             "check-in code of a group A shift": (
@@ -151,6 +175,35 @@ def _urls(tree, members, volunteer_pk, users=None):
                 None,
             ),
             "service statistics": ("get", "/admin/volunteering/report/", None, ADMIN_ROLES, None),
+            "service requests list": ("get", "/requests/", None, SIGNED_IN, "<h1"),
+            "a grid A request": (
+                "get",
+                f"/requests/{request_a.pk}/",
+                None,
+                {"district", "coordinator", "secretary", "gridworker", "member"},
+                "帮3号楼老人取药",
+            ),
+            "a grid B request": (
+                "get",
+                f"/requests/{request_b.pk}/",
+                None,
+                {"district", "coordinator", "secretary_b"},
+                "光明路井盖松动",
+            ),
+            "accept the member's offer": (
+                "post",
+                f"/me/tasks/{offer_a.pk}/accept/",
+                {},
+                {"member"},
+                None,
+            ),
+            "dispatch board": (
+                "get",
+                "/admin/volunteering/requests/dashboard/",
+                None,
+                REQUEST_STAFF,
+                None,
+            ),
             "publish a notice in branch B": (
                 "post",
                 f"/admin/pages/add/portal/noticepage/{tree.branch_b.pk}/",
@@ -203,7 +256,7 @@ def _urls(tree, members, volunteer_pk, users=None):
         "branch page": ("get", tree.branch_a.url, None, EVERYONE, "幸福里网格党支部"),
         "group page": ("get", tree.group_a.url, None, EVERYONE, "幸福里3号楼党小组"),
         "my page": ("get", "/me/", None, SIGNED_IN, "<h1"),
-        "admin dashboard": ("get", "/admin/", None, ADMIN_ROLES, "wagtail"),
+        "admin dashboard": ("get", "/admin/", None, ADMIN_ROLES | {"gridworker"}, "wagtail"),
         "member list": ("get", "/admin/members/", None, ADMIN_ROLES, None),
         "edit member in branch A": (
             "get",
@@ -315,6 +368,11 @@ CASES = [
     "record a walk-in at a group B shift",
     "verify a check-in at a group B shift",
     "service statistics",
+    "service requests list",
+    "a grid A request",
+    "a grid B request",
+    "accept the member's offer",
+    "dispatch board",
 ]
 
 
@@ -375,11 +433,27 @@ def test_authorization_matrix(client, tree, users, members, role, case):
 
         verified = not CheckIn.objects.get(user=users.partner).needs_review
         assert verified == CreditEvent.objects.exists() == (role in allowed), role
+    if case == "accept the member's offer":
+        from volunteers.models import Offer
+
+        assert (Offer.objects.get(user=users.member).status == "accepted") == (role in allowed)
     if case == "grant a role":
         from portal.models import RoleAssignment
 
         granted = RoleAssignment.objects.filter(user=users.volunteer, role="branch_secretary")
         assert granted.exists() == (role in allowed), role
+
+
+@pytest.mark.parametrize("role", sorted(SIGNED_IN))
+def test_request_list_shows_each_role_only_its_requests(client, tree, users, role):
+    """A grid worker sees their grid's requests; a volunteer only what they were
+    offered or took; staff by their branch; nobody else any."""
+    _requests(tree, users)
+    client.force_login(getattr(users, role))
+    body = client.get("/requests/").content.decode()
+    sees_a = role in {"district", "coordinator", "secretary", "gridworker", "member"}
+    sees_b = role in {"district", "coordinator", "secretary_b"}
+    assert ("帮3号楼老人取药" in body, "光明路井盖松动" in body) == (sees_a, sees_b)
 
 
 def test_denied_delete_leaves_the_record(client, users, members):

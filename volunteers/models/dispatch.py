@@ -37,7 +37,7 @@ class ServiceRequest(ClusterableModel):
         URGENT = "urgent", _("Urgent")
 
     class Status(models.TextChoices):
-        NEW = "new", _("New")
+        NEW = "new", _("Awaiting dispatch")
         DISPATCHED = "dispatched", _("Dispatched")
         ACCEPTED = "accepted", _("Accepted")
         IN_SERVICE = "in_service", _("In service")
@@ -104,6 +104,8 @@ class ServiceRequest(ClusterableModel):
     completed_at = models.DateTimeField(null=True, blank=True)
     satisfied = models.BooleanField(_("satisfied"), null=True, blank=True)
     review_comment = models.TextField(_("review"), blank=True)
+    # Raised when an unsatisfied review reopens the request: places are counted per round.
+    round = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         verbose_name = _("service request")
@@ -175,6 +177,7 @@ class Offer(models.Model):
     status = models.CharField(
         _("state"), max_length=12, choices=Status.choices, default=Status.OFFERED, db_index=True
     )
+    round = models.PositiveSmallIntegerField(default=1)
     score = models.FloatField(default=0)
     reasons = models.JSONField(default=dict, blank=True)
     offered_by = models.ForeignKey(

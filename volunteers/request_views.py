@@ -1,0 +1,672 @@
+"""Dispatch from a phone (居民点单、社区派单、党员接单、评价): grid workers record
+residents' needs, the grid's staff offer them to ranked volunteers, volunteers
+answer and serve them on their task list, and the recorder reviews the result.
+
+The views stay thin: every write is a service in ``volunteers.dispatch``, whose
+refusals come back as a message (ValidationError) or a 403 (PermissionDenied)."""
+
+import datetime as dt
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_POST
+from wagtail.images import get_image_model
+from wagtail.images.fields import WagtailImageField
+from wagtail.models import Page
+
+from branches.models import GridPage
+from portal.audit import audit_record
+from portal.masking import mask_address, mask_name, mask_phone
+from portal.models import AuditEntry, Role
+from portal.roles import path_q, user_scope, visible_to
+from volunteers import dispatch
+from volunteers.matching import rank_candidates
+from volunteers.models import Offer, RequestPhoto, ServiceRequest, Skill
+from volunteers.services import display_name
+
+PER_PAGE = 20
+# The most grids the request form lists (a district administrator's whole tree
+# is thousands); the rest are reached by recording from a narrower role.
+MAX_GRIDS = 200
+MAX_PHOTOS = 3
+# Candidates shown to the dispatcher, and the most people offered in one go.
+CANDIDATES = 10
+MAX_CHOSEN = 20
+# Events and offers listed on one request (a request has a handful of each).
+MAX_ROWS = 100
+
+Status = ServiceRequest.Status
+# Statuses in which the request can be offered (see dispatch.offers_send).
+OFFERABLE = (Status.NEW, Status.DISPATCHED, Status.RETURNED, Status.ESCALATED)
+RETURNABLE = (Status.DISPATCHED, Status.ACCEPTED, Status.ESCALATED)
+
+
+# --- Who may do what --------------------------------------------------------------------------
+
+
+def runs_requests(user) -> bool:
+    """The district, coordinators, secretaries and grid workers: people with a
+    list of requests to run (the link on /me/ and the list's "record" button)."""
+    scope = user_scope(user)
+    return scope.is_district or bool(scope.paths or scope.grid_worker_paths)
+
+
+def may_record(user) -> bool:
+    scope = user_scope(user)
+    return runs_requests(user) or Role.CENTRAL_HOUSEHOLD_HEAD in scope.roles
+
+
+def is_grid_staff(user, request: ServiceRequest) -> bool:
+    """The grid's staff: the district, coordinators and the secretary above the
+    request's branch, and grid workers of its grid. They run the request and see
+    the resident's address and phone in full."""
+    scope = user_scope(user)
+    return (
+        scope.is_district
+        or any(request.branch.path.startswith(p) for p in scope.paths)
+        or any(request.grid.path.startswith(p) for p in scope.grid_worker_paths)
+    )
+
+
+def recordable_grids(user) -> tuple[list[GridPage], bool]:
+    """The grids ``user`` may record a request in, in tree order: a grid
+    worker's grids and those below them; a coordinator's grid and below; a
+    secretary's branch's grid and below; a central household head's branch's
+    grid and below (micro-wishes). At most ``MAX_GRIDS``; the flag says whether
+    there were more."""
+    scope = user_scope(user)
+    step = Page.steplen
+    qs = GridPage.objects.live()
+    if not scope.is_district:
+        staff = set(scope.paths)
+        # Coordinators are assigned at grids, secretaries at branches (a branch's grid is its parent).
+        at_grids = set(GridPage.objects.filter(path__in=staff).values_list("path", flat=True))
+        roots = set(scope.grid_worker_paths) | at_grids | {p[:-step] for p in staff - at_grids}
+        member = getattr(user, "member", None) if hasattr(user, "member") else None
+        if Role.CENTRAL_HOUSEHOLD_HEAD in scope.roles and member is not None:
+            roots.add(
+                Page.objects.filter(pk=member.branch_id).values_list("path", flat=True)[0][:-step]
+            )
+        if not roots:
+            return [], False
+        qs = qs.filter(path_q("path", sorted(roots)))
+    grids = list(qs.order_by("path").only("pk", "title", "path", "depth", "level")[: MAX_GRIDS + 1])
+    return grids[:MAX_GRIDS], len(grids) > MAX_GRIDS
+
+
+# --- Forms ------------------------------------------------------------------------------------
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(WagtailImageField):
+    """Up to ``MAX_PHOTOS`` images, each checked for type and size by Wagtail's
+    image field; the errors name the file."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault(
+            "widget", MultipleFileInput(attrs={"accept": "image/*", "multiple": True})
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        if len(files) > MAX_PHOTOS:
+            raise ValidationError(
+                ngettext("Add at most %(n)d photo.", "Add at most %(n)d photos.", MAX_PHOTOS)
+                % {"n": MAX_PHOTOS}
+            )
+        cleaned, errors = [], []
+        for upload in files:
+            try:
+                cleaned.append(super().clean(upload, initial))
+            except ValidationError as error:
+                errors.extend(f"{upload.name}: {message}" for message in error.messages)
+        if errors:
+            raise ValidationError(errors)
+        return cleaned
+
+
+def _datetime_input():
+    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class RequestForm(forms.Form):
+    title = forms.CharField(
+        label=gettext_lazy("What is needed"),
+        max_length=120,
+        help_text=gettext_lazy("In a few words, e.g. “Buy medicine for an elderly resident”."),
+        error_messages={"required": gettext_lazy("Say in a few words what is needed.")},
+    )
+    category = forms.ChoiceField(
+        label=gettext_lazy("Category"),
+        choices=[("", "—"), *ServiceRequest.Category.choices],
+        error_messages={"required": gettext_lazy("Choose a category.")},
+    )
+    micro_wish = forms.BooleanField(
+        label=gettext_lazy("This is a micro-wish (微心愿)"),
+        required=False,
+        help_text=gettext_lazy("A small wish of a resident that a party member takes on."),
+    )
+    grid = forms.ChoiceField(
+        label=gettext_lazy("Grid"),
+        error_messages={
+            "required": gettext_lazy("Choose the grid."),
+            "invalid_choice": gettext_lazy("Choose one of the grids in the list."),
+        },
+    )
+    address = forms.CharField(
+        label=gettext_lazy("Address"),
+        max_length=200,
+        required=False,
+        help_text=gettext_lazy("Stored encrypted; volunteers see it masked."),
+    )
+    requester_name = forms.CharField(label=gettext_lazy("Resident"), max_length=50, required=False)
+    requester_phone = forms.RegexField(
+        label=gettext_lazy("Resident's phone"),
+        regex=r"^[0-9][0-9 \-]{5,18}[0-9]$",
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+        error_messages={
+            "invalid": gettext_lazy(
+                "Give a phone number in digits, e.g. 13812345678 or 010-6512 3456."
+            )
+        },
+    )
+    description = forms.CharField(
+        label=gettext_lazy("Details"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    window_start = forms.DateTimeField(
+        label=gettext_lazy("Starts at"),
+        widget=_datetime_input(),
+        error_messages={
+            "required": gettext_lazy("Give the start of the time window."),
+            "invalid": gettext_lazy("Give a date and time, e.g. 2026-05-01 09:00."),
+        },
+    )
+    window_end = forms.DateTimeField(
+        label=gettext_lazy("Ends at"),
+        widget=_datetime_input(),
+        error_messages={
+            "required": gettext_lazy("Give the end of the time window."),
+            "invalid": gettext_lazy("Give a date and time, e.g. 2026-05-01 11:00."),
+        },
+    )
+    urgency = forms.ChoiceField(
+        label=gettext_lazy("Urgency"),
+        choices=ServiceRequest.Urgency.choices,
+        initial=ServiceRequest.Urgency.NORMAL,
+        widget=forms.RadioSelect,
+    )
+    people_needed = forms.IntegerField(
+        label=gettext_lazy("People needed"),
+        min_value=1,
+        max_value=20,
+        initial=1,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        error_messages={
+            "required": gettext_lazy("Give how many people are needed (1–20)."),
+            "invalid": gettext_lazy("Give how many people are needed (1–20)."),
+            "min_value": gettext_lazy("Give how many people are needed (1–20)."),
+            "max_value": gettext_lazy("Give how many people are needed (1–20)."),
+        },
+    )
+    skills = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Skills needed"),
+        queryset=Skill.objects.order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    photos = PhotosField(label=gettext_lazy("Photos"), required=False)
+
+    field_order = [
+        "title",
+        "category",
+        "micro_wish",
+        "grid",
+        "address",
+        "requester_name",
+        "requester_phone",
+        "description",
+        "window_start",
+        "window_end",
+        "urgency",
+        "people_needed",
+        "skills",
+        "photos",
+    ]
+
+    def __init__(self, *args, grids=(), wishes_only=False, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.grids = {str(g.pk): g for g in grids}
+        top = min((g.depth for g in grids), default=0)
+        choices = [(str(g.pk), "　" * (g.depth - top) + g.title) for g in grids]
+        self.fields["grid"].choices = choices if len(choices) == 1 else [("", "—"), *choices]
+        if len(choices) == 1:
+            self.fields["grid"].initial = choices[0][0]
+        self.wishes_only = wishes_only
+        if wishes_only:
+            self.fields["micro_wish"].initial = True
+            self.fields["micro_wish"].disabled = True
+        self.fields["photos"].help_text = ngettext(
+            "Up to %(n)d photo. %(rules)s", "Up to %(n)d photos. %(rules)s", MAX_PHOTOS
+        ) % {"n": MAX_PHOTOS, "rules": self.fields["photos"].help_text}
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("window_start"), cleaned.get("window_end")
+        if start and end:
+            if end <= start:
+                self.add_error("window_end", _("The end must be after the start."))
+            elif end <= timezone.now():
+                self.add_error("window_end", _("This time window is already over."))
+        if cleaned.get("grid"):
+            cleaned["grid"] = self.grids[cleaned["grid"]]
+        if self.wishes_only:
+            cleaned["micro_wish"] = True
+        return cleaned
+
+
+class CompleteForm(forms.Form):
+    note = forms.CharField(max_length=1000, required=False)
+    photo = WagtailImageField(required=False)
+
+
+def _initial_window():
+    start = timezone.localtime().replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=2)
+    return {"window_start": start, "window_end": start + dt.timedelta(hours=2)}
+
+
+def _save_image(upload, *, user, title: str):
+    image = get_image_model()(title=title[:255], file=upload, uploaded_by_user=user)
+    image._set_image_file_metadata()
+    image.save()
+    return image
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+
+@login_required
+def request_list(request):
+    """The requests the user may see, newest first, filtered by status and category."""
+    qs = visible_to(request.user, ServiceRequest.objects.all()).select_related("grid")
+    status = request.GET.get("status", "")
+    category = request.GET.get("category", "")
+    if status in Status.values:
+        qs = qs.filter(status=status)
+    else:
+        status = ""
+    if category in ServiceRequest.Category.values:
+        qs = qs.filter(category=category)
+    else:
+        category = ""
+    page = Paginator(qs.order_by("-created_at", "-id"), PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "volunteers/request_list.html",
+        {
+            "items": page,
+            "status": status,
+            "category": category,
+            "statuses": Status.choices,
+            "categories": ServiceRequest.Category.choices,
+            "may_record": may_record(request.user),
+            "filtered": bool(status or category),
+        },
+    )
+
+
+@login_required
+def request_new(request):
+    """The phone form a grid worker records a resident's need with."""
+    if not may_record(request.user):
+        raise PermissionDenied
+    grids, more = recordable_grids(request.user)
+    wishes_only = not runs_requests(request.user)
+    if request.method == "POST":
+        form = RequestForm(request.POST, request.FILES, grids=grids, wishes_only=wishes_only)
+        status = 200
+        if form.is_valid():
+            try:
+                created = _record(request, form.cleaned_data)
+            except ValidationError as error:
+                _errors_onto(form, error)
+            except PermissionDenied as error:
+                # Refused by the service: say so on the form, keeping what was typed.
+                form.add_error(None, str(error) or _("You may not record a request here."))
+                status = 403
+            else:
+                messages.success(request, _("The request has been recorded."))
+                return redirect("request_detail", pk=created.pk)
+    else:
+        status = 200
+        initial = _initial_window()
+        initial["micro_wish"] = wishes_only or request.GET.get("wish") == "1"
+        form = RequestForm(initial=initial, grids=grids, wishes_only=wishes_only)
+    return render(
+        request,
+        "volunteers/request_new.html",
+        {
+            "form": form,
+            "has_grids": bool(grids),
+            "more_grids": more,
+            "max_grids": MAX_GRIDS,
+            "photos_lost": form.is_bound and bool(request.FILES) and bool(form.errors),
+        },
+        status=status,
+    )
+
+
+@transaction.atomic
+def _record(request, data) -> ServiceRequest:
+    created = dispatch.request_create(
+        by=request.user,
+        grid=data["grid"],
+        title=data["title"],
+        category=data["category"],
+        source=ServiceRequest.Source.MICRO_WISH
+        if data["micro_wish"]
+        else ServiceRequest.Source.GRID_WORKER,
+        description=data["description"],
+        address=data["address"],
+        requester_name=data["requester_name"],
+        requester_phone=data["requester_phone"],
+        window_start=data["window_start"],
+        window_end=data["window_end"],
+        urgency=data["urgency"],
+        people_needed=data["people_needed"],
+        skills=data["skills"],
+    )
+    for i, upload in enumerate(data["photos"]):
+        image = _save_image(upload, user=request.user, title=f"{created.title} {i + 1}")
+        RequestPhoto.objects.create(request=created, image=image, sort_order=i)
+    return created
+
+
+def _errors_onto(form, error: ValidationError) -> None:
+    """A service's refusal onto the form: per field where the form has it."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def _visible_request(user, pk) -> ServiceRequest:
+    """The request, or 404 when it is outside what the user may see."""
+    return get_object_or_404(
+        visible_to(user, ServiceRequest.objects.all()).select_related(
+            "grid", "branch", "created_by__member"
+        ),
+        pk=pk,
+    )
+
+
+@login_required
+def request_detail(request, pk):
+    sr = _visible_request(request.user, pk)
+    user = request.user
+    staff = is_grid_staff(user, sr)
+    if staff and (sr.address or sr.requester_phone):
+        audit_record(
+            actor=user,
+            action=AuditEntry.Action.REVEAL,
+            obj=sr,
+            field="address,requester_phone",
+            detail="request_detail",
+            request=request,
+        )
+    offers = sr.offers.select_related("user__member", "completion_photo").order_by(
+        "-round", "offered_at", "id"
+    )
+    if not staff:
+        offers = offers.filter(user=user)
+    offers = list(offers[:MAX_ROWS])
+    for offer in offers:
+        offer.name = display_name(offer.user)
+    events = list(sr.events.select_related("actor__member").order_by("at", "id")[:MAX_ROWS])
+    for event in events:
+        event.actor_name = display_name(event.actor) if event.actor else _("System")
+    # Counted over everyone's offers (a volunteer's list holds only their own).
+    taken = sr.offers.filter(status__in=Offer.TAKEN, round=sr.round).count()
+    candidates = []
+    can_offer = staff and sr.status in OFFERABLE and taken < sr.people_needed
+    if can_offer:
+        candidates = rank_candidates(sr, limit=CANDIDATES)
+    return render(
+        request,
+        "volunteers/request_detail.html",
+        {
+            "sr": sr,
+            "staff": staff,
+            "address": sr.address if staff else mask_address(sr.address),
+            "phone": sr.requester_phone if staff else mask_phone(sr.requester_phone),
+            "resident": sr.requester_name if staff else mask_name(sr.requester_name),
+            "recorder": display_name(sr.created_by) if sr.created_by else "",
+            "photos": sr.photos.select_related("image").order_by("sort_order")[: MAX_PHOTOS * 2],
+            "events": events,
+            "offers": offers,
+            "taken": taken,
+            "waiting": sum(1 for o in offers if o.status == Offer.Status.OFFERED),
+            "can_offer": can_offer,
+            "candidates": candidates,
+            "can_return": staff and sr.status in RETURNABLE,
+            "can_cancel": staff and sr.status in ServiceRequest.OPEN,
+            "can_review": sr.status == Status.COMPLETED and (staff or sr.created_by_id == user.pk),
+            "statuses": Status,
+        },
+    )
+
+
+# --- Actions on a request ---------------------------------------------------------------------
+
+
+def _action(back):
+    """A POST by a signed-in user: a refusal (ValidationError) becomes a
+    message and the user goes back to ``back``; PermissionDenied is a 403."""
+
+    def decorate(view):
+        @require_POST
+        @login_required
+        @wraps(view)
+        def wrapper(request, pk):
+            try:
+                return view(request, pk)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+                return redirect(back, pk=pk) if back == "request_detail" else redirect(back)
+
+        return wrapper
+
+    return decorate
+
+
+def _managed_request(request, pk) -> ServiceRequest:
+    sr = _visible_request(request.user, pk)
+    if not is_grid_staff(request.user, sr):
+        raise PermissionDenied(_("Only the people who run this grid may do this."))
+    return sr
+
+
+@_action("request_detail")
+def request_dispatch(request, pk):
+    """Offer the request to the chosen candidates, or to the best-ranked ones ("auto")."""
+    sr = _managed_request(request, pk)
+    if "auto" in request.POST:
+        offers = dispatch.request_dispatch_auto(request=sr, by=request.user)
+    else:
+        chosen = {int(v) for v in request.POST.getlist("candidate") if v.isdigit()}
+        if not chosen:
+            raise ValidationError(_("Choose at least one person to offer the task to."))
+        if len(chosen) > MAX_CHOSEN:
+            raise ValidationError(
+                _("Offer it to at most %(n)d people at a time.") % {"n": MAX_CHOSEN}
+            )
+        ranked = {c.user_id: c for c in rank_candidates(sr, limit=CANDIDATES)}
+        # Only people who may be offered it now (the list may have changed since it was shown).
+        people = list(get_user_model().objects.filter(pk__in=[pk for pk in chosen if pk in ranked]))
+        reasons = {
+            c.user_id: {"score": c.score, "reasons": {"reasons": c.reasons, "factors": c.factors}}
+            for c in ranked.values()
+        }
+        offers = dispatch.offers_send(request=sr, users=people, by=request.user, reasons=reasons)
+    if offers:
+        messages.success(
+            request,
+            ngettext(
+                "Offered to %(n)d person: %(names)s.",
+                "Offered to %(n)d people: %(names)s.",
+                len(offers),
+            )
+            % {"n": len(offers), "names": "、".join(display_name(o.user) for o in offers)},
+        )
+    else:
+        messages.warning(
+            request,
+            _(
+                "No one new was offered the task: enough offers are waiting, or no one else is free."
+            ),
+        )
+    return redirect("request_detail", pk=sr.pk)
+
+
+@_action("request_detail")
+def request_review(request, pk):
+    sr = _visible_request(request.user, pk)
+    satisfied = request.POST.get("satisfied") == "yes"
+    dispatch.request_review(
+        request=sr, by=request.user, satisfied=satisfied, comment=request.POST.get("comment", "")
+    )
+    if satisfied:
+        messages.success(request, _("Thank you: the request is reviewed and closed."))
+    else:
+        messages.info(request, _("The request has been reopened so that it can be put right."))
+    return redirect("request_detail", pk=sr.pk)
+
+
+@_action("request_detail")
+def request_return(request, pk):
+    sr = _managed_request(request, pk)
+    dispatch.request_return(request=sr, by=request.user, reason=request.POST.get("reason", ""))
+    messages.success(request, _("The request has been returned."))
+    return redirect("request_detail", pk=sr.pk)
+
+
+@_action("request_detail")
+def request_cancel(request, pk):
+    sr = _managed_request(request, pk)
+    dispatch.request_cancel(request=sr, by=request.user, reason=request.POST.get("reason", ""))
+    messages.success(request, _("The request has been cancelled."))
+    return redirect("request_detail", pk=sr.pk)
+
+
+# --- The volunteer's tasks --------------------------------------------------------------------
+
+
+@login_required
+def my_tasks(request):
+    """The volunteer's offers: open ones to answer, tasks taken, and history."""
+    now = timezone.now()
+    mine = Offer.objects.filter(user=request.user).select_related("request__grid")
+    open_offers = list(
+        mine.filter(status=Offer.Status.OFFERED, expires_at__gt=now).order_by("expires_at", "id")[
+            :MAX_ROWS
+        ]
+    )
+    taken = list(
+        mine.filter(status__in=(Offer.Status.ACCEPTED, Offer.Status.IN_SERVICE)).order_by(
+            "request__window_start", "id"
+        )[:MAX_ROWS]
+    )
+    for offer in open_offers + taken:
+        offer.address = mask_address(offer.request.address)
+    history = Paginator(
+        mine.exclude(pk__in=[o.pk for o in open_offers + taken]).order_by("-offered_at", "-id"),
+        PER_PAGE,
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "volunteers/my_tasks.html",
+        {
+            "open_offers": open_offers,
+            "taken": taken,
+            "items": history,
+            "statuses": Offer.Status,
+            "now": now,
+        },
+    )
+
+
+def _offer(pk) -> Offer:
+    return get_object_or_404(Offer.objects.select_related("request"), pk=pk)
+
+
+@_action("my_tasks")
+def task_accept(request, pk):
+    offer = dispatch.offer_accept(offer=_offer(pk), user=request.user)
+    messages.success(
+        request, _("You have taken “%(title)s”. Thank you!") % {"title": offer.request.title}
+    )
+    return redirect("my_tasks")
+
+
+@_action("my_tasks")
+def task_decline(request, pk):
+    offer = dispatch.offer_decline(
+        offer=_offer(pk), user=request.user, reason=request.POST.get("reason", "")
+    )
+    messages.info(request, _("You declined “%(title)s”.") % {"title": offer.request.title})
+    return redirect("my_tasks")
+
+
+@_action("my_tasks")
+def task_start(request, pk):
+    offer = dispatch.task_start(offer=_offer(pk), user=request.user)
+    messages.success(
+        request,
+        _("Checked in at %(time)s.")
+        % {"time": timezone.localtime(offer.started_at).strftime("%H:%M")},
+    )
+    return redirect("my_tasks")
+
+
+@_action("my_tasks")
+def task_complete(request, pk):
+    offer = _offer(pk)
+    if offer.user_id != request.user.pk:
+        raise PermissionDenied(_("This task is someone else's."))
+    form = CompleteForm(request.POST, request.FILES)
+    if not form.is_valid():
+        raise ValidationError([m for errors in form.errors.values() for m in errors])
+    upload = form.cleaned_data["photo"]
+    image = None
+    try:
+        with transaction.atomic():
+            if upload:
+                image = _save_image(upload, user=request.user, title=offer.request.title)
+            dispatch.task_complete(
+                offer=offer, user=request.user, note=form.cleaned_data["note"], photo=image
+            )
+    except ValidationError:
+        if image is not None:
+            image.file.delete(save=False)  # the row went with the transaction; the file too
+        raise
+    messages.success(request, _("“%(title)s” is done. Thank you!") % {"title": offer.request.title})
+    return redirect("my_tasks")
