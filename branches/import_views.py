@@ -205,6 +205,9 @@ class ImportView(WagtailAdminTemplateMixin, View):
     def get(self, request, kind):
         return self.render_to_response(self.get_context_data())
 
+    def read_table(self, *, kind, filename, data):
+        return import_table_read(kind=kind, filename=filename, data=data)
+
     def post(self, request, kind):
         if "confirm" in request.POST:
             return self.confirm(request, kind)
@@ -214,7 +217,7 @@ class ImportView(WagtailAdminTemplateMixin, View):
         upload = form.cleaned_data["file"]
         data = upload.read()
         try:
-            table = import_table_read(kind=kind, filename=upload.name, data=data)
+            table = self.read_table(kind=kind, filename=upload.name, data=data)
         except ImportFileError as exc:
             _stage_discard(request, kind)
             form.add_error("file", exc.message)
@@ -244,7 +247,7 @@ class ImportView(WagtailAdminTemplateMixin, View):
                 )
             )
         try:
-            table = import_table_read(kind=kind, filename=staged["filename"], data=data)
+            table = self.read_table(kind=kind, filename=staged["filename"], data=data)
         except ImportFileError as exc:
             _stage_discard(request, kind)
             return self.refuse(exc.message)

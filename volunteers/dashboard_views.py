@@ -9,23 +9,19 @@ nothing of the unit asked for.
 """
 
 import datetime as dt
-import hashlib
 from urllib.parse import quote
 
 from django import forms
 from django.core.paginator import InvalidPage
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse, reverse_lazy
 from django.utils import formats, timezone
-from django.utils.crypto import constant_time_compare
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from wagtail import hooks
-from wagtail.admin import messages
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
@@ -34,14 +30,8 @@ from wagtail.models import Page
 from branches.import_views import (
     EXAMPLE_TYPES,
     ImportKind,
-    ImportUploadForm,
     ImportView,
-    _session_key,
-    _stage_discard,
-    _stage_load,
-    _stage_save,
 )
-from branches.importers import ImportFileError
 from branches.models import DistrictPage, GridBranchPage, GridPage
 from portal.audit import audit_record
 from portal.masking import mask_address
@@ -398,67 +388,8 @@ class RequestImportView(ImportView):
         )
         return context
 
-    def post(self, request, kind):
-        if "confirm" in request.POST:
-            return self.confirm(request, kind)
-        form = ImportUploadForm(request.POST, request.FILES)
-        if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form))
-        upload = form.cleaned_data["file"]
-        data = upload.read()
-        try:
-            table = request_table_read(filename=upload.name, data=data)
-        except ImportFileError as exc:
-            _stage_discard(request, kind)
-            form.add_error("file", exc.message)
-            return self.render_to_response(self.get_context_data(form=form))
-        result = request_import(rows=table.rows, user=request.user, dry_run=True)
-        staged = _stage_save(request, kind, data, upload.name) if result.ok else None
-        if staged is None:
-            _stage_discard(request, kind)
-        return self.render_report(table=table, result=result, staged=staged, filename=upload.name)
-
-    def confirm(self, request, kind):
-        staged = request.session.get(_session_key(kind)) or {}
-        data = None
-        if (
-            staged
-            and constant_time_compare(staged.get("token", ""), request.POST.get("token", ""))
-            and constant_time_compare(staged.get("digest", ""), request.POST.get("digest", ""))
-        ):
-            data = _stage_load(request, kind, staged)
-        if data is None or hashlib.sha256(data).hexdigest() != staged.get("digest"):
-            return self.refuse(
-                _(
-                    "The file changed or expired since its dry run, so nothing was imported. "
-                    "Upload it again."
-                )
-            )
-        try:
-            table = request_table_read(filename=staged["filename"], data=data)
-        except ImportFileError as exc:
-            _stage_discard(request, kind)
-            return self.refuse(exc.message)
-        result = request_import(
-            rows=table.rows, user=request.user, dry_run=False, source=staged["filename"]
-        )
-        _stage_discard(request, kind)
-        if not result.created:
-            return self.render_report(
-                table=table,
-                result=result,
-                staged=None,
-                filename=staged["filename"],
-                refused=_(
-                    "Nothing was imported: the file has errors now. Fix them and upload it again."
-                ),
-            )
-        messages.success(
-            request,
-            _("Imported %(count)d records from %(file)s.")
-            % {"count": result.created, "file": staged["filename"]},
-        )
-        return redirect(self.spec.index_url_name)
+    def read_table(self, *, kind, filename, data):
+        return request_table_read(filename=filename, data=data)
 
 
 def request_import_example_download(request, fmt):

@@ -37,7 +37,7 @@ from volunteers.models import (
     ServiceRequest,
     SignUp,
 )
-from volunteers.services import _post, points_for
+from volunteers.services import _post, overlapping_work, points_for
 
 Status = ServiceRequest.Status
 
@@ -245,29 +245,6 @@ def request_dispatch_auto(*, request: ServiceRequest, by=None, extra: int = 2) -
     )
 
 
-def _clash(user, request: ServiceRequest, *, exclude_offer=None):
-    """A task or shift of ``user`` overlapping the request's window, if any."""
-    start, end = request.window_start, request.window_end
-    task = (
-        Offer.objects.filter(user=user, status__in=(Offer.Status.ACCEPTED, Offer.Status.IN_SERVICE))
-        .exclude(pk=getattr(exclude_offer, "pk", None))
-        .filter(request__window_start__lt=end, request__window_end__gt=start)
-        .select_related("request")
-        .first()
-    )
-    if task is not None:
-        return task.request.title, task.request.window_start
-    shift = (
-        SignUp.objects.filter(user=user, status=SignUp.Status.CONFIRMED)
-        .filter(shift__starts_at__lt=end, shift__ends_at__gt=start)
-        .select_related("shift__duty")
-        .first()
-    )
-    if shift is not None:
-        return shift.shift.duty.title, shift.shift.starts_at
-    return None
-
-
 @transaction.atomic
 def offer_accept(*, offer: Offer, user) -> Offer:
     """Take a place: refused when the offer is not the user's, has expired or
@@ -286,7 +263,13 @@ def offer_accept(*, offer: Offer, user) -> Offer:
     taken = _taken(request)
     if taken >= request.people_needed:
         raise ValidationError(_("All places of this task have been taken. Thank you!"))
-    clash = _clash(user, request, exclude_offer=offer)
+    clash = overlapping_work(
+        user,
+        request.window_start,
+        request.window_end,
+        signups=(SignUp.Status.CONFIRMED,),
+        except_offer=offer,
+    )
     if clash is not None:
         raise ValidationError(
             _("You already have %(what)s at %(time)s, which overlaps this task.")

@@ -24,6 +24,7 @@ from volunteers.models import (
     CommunityRegistration,
     CreditEvent,
     Duty,
+    Offer,
     PointRule,
     RegistrationRecord,
     ServiceLedger,
@@ -48,14 +49,30 @@ def eligibility_error(duty: Duty, user) -> str | None:
     return None
 
 
-def _overlapping(user, shift):
-    return (
-        SignUp.objects.filter(user=user, status__in=SignUp.ACTIVE)
-        .exclude(shift=shift)
-        .filter(shift__starts_at__lt=shift.ends_at, shift__ends_at__gt=shift.starts_at)
+def overlapping_work(
+    user, start, end, *, signups=SignUp.ACTIVE, except_shift=None, except_offer=None
+) -> tuple[str, object] | None:
+    """What the user already does between ``start`` and ``end`` — a shift they
+    signed up for or a dispatched task they took — as (title, start), if anything."""
+    signup = (
+        SignUp.objects.filter(user=user, status__in=signups)
+        .exclude(shift=except_shift)
+        .filter(shift__starts_at__lt=end, shift__ends_at__gt=start)
         .select_related("shift__duty")
         .first()
     )
+    if signup is not None:
+        return signup.shift.duty.title, signup.shift.starts_at
+    task = (
+        Offer.objects.filter(user=user, status__in=(Offer.Status.ACCEPTED, Offer.Status.IN_SERVICE))
+        .exclude(pk=getattr(except_offer, "pk", None))
+        .filter(request__window_start__lt=end, request__window_end__gt=start)
+        .select_related("request")
+        .first()
+    )
+    if task is not None:
+        return task.request.title, task.request.window_start
+    return None
 
 
 def sign_up(*, shift: Shift, user) -> SignUp:
@@ -84,13 +101,13 @@ def sign_up(*, shift: Shift, user) -> SignUp:
             problem = eligibility_error(shift.duty, user)
             if problem:
                 raise ValidationError(problem)
-            clash = _overlapping(user, shift)
+            clash = overlapping_work(user, shift.starts_at, shift.ends_at, except_shift=shift)
             if clash is not None:
                 raise ValidationError(
                     _("You already have %(duty)s at %(time)s, which overlaps this shift.")
                     % {
-                        "duty": clash.shift.duty.title,
-                        "time": timezone.localtime(clash.shift.starts_at).strftime("%m-%d %H:%M"),
+                        "duty": clash[0],
+                        "time": timezone.localtime(clash[1]).strftime("%m-%d %H:%M"),
                     }
                 )
             taken = SignUp.objects.filter(shift=shift, status=SignUp.Status.CONFIRMED).count()

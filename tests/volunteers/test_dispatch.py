@@ -37,6 +37,7 @@ from volunteers.models import (
     SignUp,
 )
 from volunteers.pdf import certificate_services
+from volunteers.services import sign_up
 
 SOON = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(days=1)
 
@@ -170,6 +171,13 @@ def test_places_fill_then_the_rest_are_withdrawn_and_overlaps_are_refused(tree, 
     (o,) = offers_send(request=clash, users=[people[0]], by=worker)
     with pytest.raises(ValidationError, match="时间重叠|overlaps|重叠"):
         offer_accept(offer=o, user=people[0])
+    # …and so is a shift at the time of the task.
+    during = Shift.objects.create(
+        duty=make_duty(tree, title="清扫"), starts_at=SOON + dt.timedelta(hours=1),
+        ends_at=SOON + dt.timedelta(hours=3), signup_deadline=SOON,
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match="帮独居老人买药"):
+        sign_up(shift=during, user=people[0])
     shift = Shift.objects.create(
         duty=make_duty(tree), starts_at=SOON + dt.timedelta(days=1),
         ends_at=SOON + dt.timedelta(days=1, hours=2),
