@@ -27,6 +27,7 @@ urlpatterns += i18n_patterns(
     path("me/notices/", views.my_notices, name="my_notices"),
     path("me/inbox/", views.my_inbox, name="my_inbox"),
     path("", include("volunteers.urls")),
+    path("alliance/", include("alliance.urls")),
     path("me/calendar/", views.renew_calendar_token, name="renew_calendar_token"),
     path("search/", search_views.search_view, name="search"),
     path("", include(wagtail_urls)),

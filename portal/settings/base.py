@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "branches",
     "search",
     "volunteers",
+    "alliance",
     "wagtail.contrib.forms",
     "wagtail.contrib.routable_page",
     "wagtail.contrib.table_block",

@@ -1,0 +1,3 @@
+"""Joint meetings on the site: convening, agenda, invitations and RSVP, sign-in."""
+
+urlpatterns = []

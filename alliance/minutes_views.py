@@ -1,0 +1,3 @@
+"""Minutes and action items on the site: drafting, comments, approval, follow-up."""
+
+urlpatterns = []

@@ -1,0 +1,1 @@
+"""Partner units, alliances and agreements in the admin (district administrators)."""

@@ -1,0 +1,3 @@
+"""Partner units, agreements and the three lists on the site."""
+
+urlpatterns = []
