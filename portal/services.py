@@ -37,14 +37,17 @@ ROLE_MODEL_PERMISSIONS = {
             "communityregistration:view,change",
         ],
         "portal": ["auditentry:view", "roleassignment"],
+        "alliance": ["partner", "agreement", "alliance"],
     },
     Role.GRID_COORDINATOR: {
         "branches": BRANCH_RECORDS,
         "volunteers": ["duty", "shift", "signup:view", "communityregistration:view,change"],
+        "alliance": ["partner:view", "agreement:view"],
     },
     Role.BRANCH_SECRETARY: {
         "branches": BRANCH_RECORDS,
         "volunteers": ["duty", "shift", "signup:view", "communityregistration:view,change"],
+        "alliance": ["partner:view", "agreement:view"],
     },
     Role.GROUP_LEADER: {
         "branches": [

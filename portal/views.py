@@ -28,6 +28,7 @@ def me(request):
             "scope": user_scope(request.user),
             "unread_notices": unread,
             "unread_messages": request.user.inbox.filter(read_at=None).count(),
+            "invited_to_meetings": request.user.meeting_invitations.exists(),
         },
     )
 

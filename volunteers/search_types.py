@@ -110,7 +110,8 @@ def _request_document(request) -> dict:
                 [
                     request.description,
                     str(request.get_category_display()),
-                    request.grid.title,
+                    # Not the grid's name: every grid is a 网格, and a request is not
+                    # what 网格 looks for (the grid is a filter and on the page).
                     mask_address(request.address),
                     mask_name(request.requester_name),
                     # The people who took it (the list's "people"), by name.
@@ -125,7 +126,10 @@ def _request_document(request) -> dict:
         "keywords": " ".join(
             [
                 str(request.get_category_display()),
-                str(request.get_source_display()),
+                # 微心愿, 督办事项, 批量导入; the usual source (网格员上报) says nothing.
+                ""
+                if request.source == ServiceRequest.Source.GRID_WORKER
+                else str(request.get_source_display()),
                 str(request.get_urgency_display()),
             ]
         ),

@@ -71,7 +71,7 @@ class Resource(models.Model):
     description = models.TextField(_("description"), blank=True)
     kind = models.CharField(_("type"), max_length=12, choices=Kind.choices)
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
-    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    unit = models.CharField(_("unit of measure"), max_length=20, blank=True)
     available_from = models.DateField(_("available from"), null=True, blank=True)
     available_until = models.DateField(_("available until"), null=True, blank=True)
     status = models.CharField(

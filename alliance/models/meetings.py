@@ -242,7 +242,7 @@ class ActionItem(models.Model):
     expected result; followed up with progress updates until done."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", _("Being followed up")
         DONE = "done", _("Done")
         DROPPED = "dropped", _("Dropped")
 

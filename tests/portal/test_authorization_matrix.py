@@ -23,6 +23,8 @@ ROLES = [
 ADMIN_ROLES = {"district", "coordinator", "secretary", "secretary_b", "leader"}
 # The people who run service requests: staff of the tree and grid workers.
 REQUEST_STAFF = {"district", "coordinator", "secretary", "secretary_b", "gridworker"}
+# The staff running branch A's alliance (its convening unit is branch A).
+ALLIANCE_STAFF = {"district", "coordinator", "secretary"}
 EVERYONE = set(ROLES)
 SIGNED_IN = EVERYONE - {"anonymous"}
 
@@ -131,6 +133,71 @@ def _requests(tree, users):
     return a, offer, b
 
 
+def _alliance(tree, users):
+    """Branch A's alliance with two partner units: the school (``users.partner``
+    is its contact) and a supermarket. A held meeting the partner attended, its
+    minutes published with an action item for each unit; a held meeting the
+    partner was invited to, its minutes in draft; one they were not invited to."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from alliance.models import (
+        ActionItem,
+        AgendaItem,
+        Alliance,
+        Invitation,
+        JointMeeting,
+        Minutes,
+        MinutesEntry,
+        Partner,
+        PartnerContact,
+    )
+
+    school = Partner.objects.create(name="幸福里小学", kind=Partner.Kind.SCHOOL)
+    PartnerContact.objects.create(partner=school, user=users.partner, name="孙老师")
+    shop = Partner.objects.create(name="光明超市", kind=Partner.Kind.ENTERPRISE)
+    alliance = Alliance.objects.create(name="幸福里共建联盟", unit=tree.branch_a)
+    alliance.branches.add(tree.branch_a)
+    alliance.partners.add(school, shop)
+
+    def meeting(title, days_ago, *, invited, minutes_state):
+        start = timezone.now() - dt.timedelta(days=days_ago)
+        held = JointMeeting.objects.create(
+            alliance=alliance, title=title, starts_at=start, ends_at=start + dt.timedelta(hours=2),
+            place="幸福里党群服务中心", convener=users.secretary,
+            proposals_until=start - dt.timedelta(days=1), status=JointMeeting.Status.HELD,
+        )  # fmt: skip
+        if invited:
+            Invitation.objects.create(
+                meeting=held, user=users.partner, partner=school, response="attend"
+            )
+        item = AgendaItem.objects.create(meeting=held, title=f"{title}议题")
+        minutes = Minutes.objects.create(meeting=held, state=minutes_state, version=1)
+        return held, item, minutes
+
+    invited, item, _minutes = meeting(
+        "幸福里春季联席会议", 30, invited=True, minutes_state=Minutes.State.PUBLISHED
+    )
+    due_on = timezone.localdate() + dt.timedelta(days=14)
+    school_action, shop_action = (
+        ActionItem.objects.create(
+            meeting=invited, agenda_item=item, title=title, owner_partner=unit, due_on=due_on
+        )
+        for title, unit in (("学校组建护学岗志愿队", school), ("超市捐助助老餐券", shop))
+    )
+    draft, draft_item, draft_minutes = meeting(
+        "幸福里夏季联席会议", 2, invited=True, minutes_state=Minutes.State.DRAFT
+    )
+    MinutesEntry.objects.create(
+        minutes=draft_minutes, agenda_item=draft_item, discussion="草稿：拟调整护学岗时段"
+    )
+    not_invited, _item, _minutes = meeting(
+        "支部与超市对接会", 10, invited=False, minutes_state=Minutes.State.DRAFT
+    )
+    return invited, draft, not_invited, school_action, shop_action
+
+
 def _urls(tree, members, volunteer_pk, users=None):
     a, b = members.a_private, members.b_private
     extra = {}
@@ -140,6 +207,7 @@ def _urls(tree, members, volunteer_pk, users=None):
         registration = _registration_a(tree, users)
         group_a_shift, group_b_shift, review = _shifts(tree, users)
         request_a, offer_a, request_b = _requests(tree, users)
+        joint, draft, not_invited, school_action, shop_action = _alliance(tree, users)
         local = group_b_shift.starts_at.astimezone(timezone.get_current_timezone())
         extra = {
             "check-in code of a group A shift": (
@@ -249,6 +317,42 @@ def _urls(tree, members, volunteer_pk, users=None):
                 None,
             ),
             "my community registration": ("get", "/me/registration/", None, SIGNED_IN, "<h1"),
+            "a joint meeting the partner was invited to": (
+                "get",
+                f"/alliance/meetings/{joint.pk}/",
+                None,
+                ALLIANCE_STAFF | {"partner"},
+                "幸福里春季联席会议",
+            ),
+            "a joint meeting the partner was not invited to": (
+                "get",
+                f"/alliance/meetings/{not_invited.pk}/",
+                None,
+                ALLIANCE_STAFF,
+                "支部与超市对接会",
+            ),
+            "the minutes of a meeting in draft": (
+                "get",
+                f"/alliance/meetings/{draft.pk}/minutes/",
+                None,
+                ALLIANCE_STAFF,
+                "草稿：拟调整护学岗时段",
+            ),
+            "post progress on the partner's action item": (
+                "post",
+                f"/alliance/actions/{school_action.pk}/",
+                {"note": "护学岗志愿队已组建"},
+                ALLIANCE_STAFF | {"partner"},
+                None,
+            ),
+            "post progress on another unit's action item": (
+                "post",
+                f"/alliance/actions/{shop_action.pk}/",
+                {"note": "越权填报的进展"},
+                ALLIANCE_STAFF,
+                None,
+            ),
+            "the follow-up board": ("get", "/alliance/followup/", None, SIGNED_IN, "督办台账"),
         }
     return extra | {
         # name: (method, url, data, allowed roles, text that only an allowed response may contain)
@@ -373,6 +477,12 @@ CASES = [
     "a grid B request",
     "accept the member's offer",
     "dispatch board",
+    "a joint meeting the partner was invited to",
+    "a joint meeting the partner was not invited to",
+    "the minutes of a meeting in draft",
+    "post progress on the partner's action item",
+    "post progress on another unit's action item",
+    "the follow-up board",
 ]
 
 
@@ -397,7 +507,9 @@ def test_authorization_matrix(client, tree, users, members, role, case):
         # A secretary's add right on the district notice board makes the district
         # their explorer root: branch B's explorer opens for them, but empty.
         opens_empty = case == "explore branch B pages" and role == "secretary"
-        expected = (200, 302, 403, 404) if opens_empty else (302, 403, 404)
+        # An invitee sees that draft minutes are not out yet, and nothing of them.
+        pending = case == "the minutes of a meeting in draft" and role == "partner"
+        expected = (200, 302, 403, 404) if opens_empty or pending else (302, 403, 404)
         assert response.status_code in expected, (role, case, response.status_code)
         if response.status_code == 302:
             assert "/accounts/login/" in response["Location"] or "/admin/" in response["Location"]
@@ -437,6 +549,21 @@ def test_authorization_matrix(client, tree, users, members, role, case):
         from volunteers.models import Offer
 
         assert (Offer.objects.get(user=users.member).status == "accepted") == (role in allowed)
+    if case == "the minutes of a meeting in draft" and role == "partner":
+        assert response.status_code == 200 and "纪要尚未发出" in body
+    if case in (
+        "post progress on the partner's action item",
+        "post progress on another unit's action item",
+    ):
+        from alliance.models import ActionProgress
+
+        posted = ActionProgress.objects.filter(note=data["note"]).exists()
+        assert posted == (role in allowed), role
+    if case == "the follow-up board":
+        # Staff follow both units' items; the partner only their own unit's.
+        sees = ("学校组建护学岗志愿队" in body, "超市捐助助老餐券" in body)
+        expected_items = {"partner": (True, False)} | dict.fromkeys(ALLIANCE_STAFF, (True, True))
+        assert sees == expected_items.get(role, (False, False)), role
     if case == "grant a role":
         from portal.models import RoleAssignment
 

@@ -115,7 +115,12 @@ QUERIES: tuple[RelevanceQuery, ...] = (
     Q("社区", "word", (unit(title__contains="社区"),)),
     # Units named 网格, and news about grids (示范区召开党建引领网格治理推进会).
     Q("网格", "word", (unit(title__contains="网格"), Target("news", {"title__contains": "网格"}))),
-    Q("老人", "word", (household(care_tags__name="独居老人"),)),
+    # Households tagged 独居老人, and residents' requests for them (帮…独居老人取药).
+    Q(
+        "老人",
+        "word",
+        (household(care_tags__name="独居老人"), Target("request", {"title__contains": "老人"})),
+    ),
     Q("支部", "word", (unit("GridBranchPage"),)),
     Q("小组", "word", (unit("BuildingGroupPage"), member(post="group_leader"))),
     Q("街道", "word", (unit(title__contains="街道"),)),
@@ -195,7 +200,11 @@ QUERIES: tuple[RelevanceQuery, ...] = (
     Q("预备党员", "post", (member(status="probationary"),)),
     Q("在职党员", "post", (member(employed_elsewhere=True),)),
     # --- care tags --------------------------------------------------------------------------------
-    Q("独居老人", "care", (household(care_tags__name="独居老人"),)),
+    Q(
+        "独居老人",
+        "care",
+        (household(care_tags__name="独居老人"), Target("request", {"title__contains": "独居老人"})),
+    ),
     Q("低保户", "care", (household(care_tags__name="低保户"),)),
     Q("残疾人", "care", (household(care_tags__name="残疾人"),)),
     # --- organisation units -----------------------------------------------------------------------
@@ -235,7 +244,7 @@ def resolve(target: Target) -> set[tuple[str, str]]:
 
     from branches.models import Building, Household, Meeting, Member, Resident
     from portal.publishing import NewsPage
-    from volunteers.models import Duty, Shift
+    from volunteers.models import Duty, ServiceRequest, Shift
 
     if target.doc_type == "unit":
         models = _unit_models()
@@ -252,6 +261,7 @@ def resolve(target: Target) -> set[tuple[str, str]]:
             "meeting": Meeting,
             "duty": Duty,
             "shift": Shift,
+            "request": ServiceRequest,
             "news": NewsPage,
         }
         qs = models[target.doc_type].objects.all()
