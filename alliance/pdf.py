@@ -17,10 +17,8 @@ from reportlab.platypus import CondPageBreak, KeepTogether, Paragraph, Spacer, T
 
 from alliance.minutes import person_name
 from alliance.models import AgendaItem, Invitation, JointMeeting, Minutes, MinutesVersion
-from portal.pdf import FONT, QRCode, register_fonts, render, styles, table
+from portal.pdf import FONT, RED, WIDTH, QRCode, register_fonts, render, rule, styles, table
 
-WIDTH = 174 * mm  # the text width inside the toolkit's 18 mm margins
-RED = colors.HexColor("#b3261e")
 SHADE = colors.HexColor("#f7eded")
 CN_DIGITS = "零一二三四五六七八九"
 
@@ -114,16 +112,6 @@ def _heading(text, s, style="heading", room=30 * mm) -> list:
     return [CondPageBreak(room), Paragraph(_text(text), s[style])]
 
 
-def _rule(thickness=1.5):
-    line = Table([[""]], colWidths=[WIDTH], rowHeights=[1])
-    line.setStyle(
-        TableStyle(
-            [("FONTNAME", (0, 0), (-1, -1), FONT), ("LINEABOVE", (0, 0), (-1, 0), thickness, RED)]
-        )
-    )
-    return line
-
-
 def _facts_table(rows, s) -> Table:
     data = [
         [Paragraph(_text(label), s["label"]), Paragraph(_text(value), s["label"])]
@@ -210,7 +198,7 @@ def minutes_pdf(
         Paragraph(_text(title), s["doc_title"]),
         Paragraph(_text(facts.get("title") or meeting.title), s["subtitle"]),
         Spacer(1, 2 * mm),
-        _rule(),
+        rule(),
         Spacer(1, 1 * mm),
         Paragraph(
             _text(_("Version %(number)s · %(state)s") % {"number": number, "state": state_label}),
@@ -358,7 +346,7 @@ def agenda_pdf(meeting: JointMeeting) -> bytes:
         Paragraph(_text(meeting.alliance.name), s["subtitle"]),
         Paragraph(_text(title), s["doc_title"]),
         Spacer(1, 2 * mm),
-        _rule(),
+        rule(),
         Spacer(1, 4 * mm),
         _facts_table(
             [

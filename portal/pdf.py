@@ -26,6 +26,9 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import Flowable, SimpleDocTemplate, Table, TableStyle
 
 FONT = "WQYMicroHei"
+MARGIN = 18 * mm
+WIDTH = A4[0] - 2 * MARGIN  # the text width inside the margins
+RED = colors.HexColor("#b3261e")  # titles and rules of official documents
 FONT_FILE = Path(__file__).resolve().parent / "fonts" / "wqy-microhei.ttc"
 
 
@@ -93,6 +96,20 @@ def table(rows, col_widths=None, header=True) -> Table:
     return result
 
 
+def rule(width: float = WIDTH, thickness: float = 1.5) -> Table:
+    """A red horizontal rule, as under the title of an official document."""
+    line = Table([[""]], colWidths=[width], rowHeights=[1])
+    line.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
+                ("LINEABOVE", (0, 0), (-1, 0), thickness, RED),
+            ]
+        )
+    )
+    return line
+
+
 def _numbered_canvas(footer: str):
     """A canvas that writes "第 N 页 / 共 M 页" once it knows M."""
 
@@ -113,8 +130,8 @@ def _numbered_canvas(footer: str):
                 self.__dict__.update(state)
                 self.setFont(FONT, 8)
                 self.setFillColor(colors.grey)
-                self.drawString(18 * mm, 10 * mm, footer)
-                self.drawRightString(A4[0] - 18 * mm, 10 * mm, f"第 {number} 页 / 共 {total} 页")
+                self.drawString(MARGIN, 10 * mm, footer)
+                self.drawRightString(A4[0] - MARGIN, 10 * mm, f"第 {number} 页 / 共 {total} 页")
                 super().showPage()
             super().save()
 
@@ -130,10 +147,10 @@ def render(flowables, *, title: str, footer: str = "") -> bytes:
         pagesize=A4,
         title=title,
         author="同心 Tongxin",
-        leftMargin=18 * mm,
-        rightMargin=18 * mm,
-        topMargin=18 * mm,
-        bottomMargin=18 * mm,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
     )
     stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
     document.build(

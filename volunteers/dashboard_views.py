@@ -9,7 +9,6 @@ nothing of the unit asked for.
 """
 
 import datetime as dt
-from urllib.parse import quote
 
 from django import forms
 from django.core.paginator import InvalidPage
@@ -38,6 +37,7 @@ from portal.masking import mask_address
 from portal.models import AuditEntry
 from portal.roles import path_q, requests_visible_to, user_scope
 from volunteers.models import ServiceRequest
+from volunteers.report_views import attachment_header
 from volunteers.request_records import (
     AGE_BUCKETS,
     BUSY_DAYS,
@@ -321,11 +321,6 @@ class RequestListView(WagtailAdminTemplateMixin, View):
         return self.breadcrumbs_items + [{"url": "", "label": LIST_TITLE}]
 
 
-def _attachment(filename: str, fallback: str) -> str:
-    """Content-Disposition with an ASCII fallback and the UTF-8 name (RFC 5987)."""
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
-
-
 def requests_export(request):
     """The filtered list as Excel; the resident's name, address and phone masked."""
     if not dashboard_may_view(request.user):
@@ -342,7 +337,7 @@ def requests_export(request):
         requests_workbook(qs),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = _attachment(
+    response["Content-Disposition"] = attachment_header(
         f"{_('Service requests')}-{day}.xlsx", f"service-requests-{day}.xlsx"
     )
     return response

@@ -17,14 +17,12 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from portal.masking import mask_address
-from portal.pdf import FONT, QRCode, register_fonts, render, styles, table
+from portal.pdf import FONT, RED, WIDTH, QRCode, register_fonts, render, rule, styles, table
 from volunteers.models import CheckIn, CreditEvent, Offer
 
 # The A4 text width left by the toolkit's 18 mm margins.
-WIDTH = 174 * mm
 # Rows printed in a certificate's table of services; the rest are counted.
 CERTIFICATE_ROWS = 200
-RED = colors.HexColor("#b3261e")
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -81,19 +79,6 @@ def _date(value) -> str:
 
 def _hours(minutes: int) -> str:
     return f"{round(minutes / 60, 1):g}"
-
-
-def _rule(width=WIDTH, thickness=1.5):
-    line = Table([[""]], colWidths=[width], rowHeights=[1])
-    line.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), FONT),
-                ("LINEABOVE", (0, 0), (-1, 0), thickness, RED),
-            ]
-        )
-    )
-    return line
 
 
 def _issuer() -> str:
@@ -186,7 +171,7 @@ def registration_slip_pdf(registration) -> bytes:
     flowables = [
         Spacer(1, 6 * mm),
         Paragraph(_text(title), s["doc_title"]),
-        _rule(),
+        rule(),
         Spacer(1, 2 * mm),
         Paragraph(_text(_("No. %(serial)s") % {"serial": serial}), s["serial"]),
         Spacer(1, 6 * mm),
@@ -294,7 +279,7 @@ def certificate_pdf(certificate, verify_url: str) -> bytes:
     flowables = [
         Spacer(1, 6 * mm),
         Paragraph(_text(title), s["doc_title"]),
-        _rule(),
+        rule(),
         Spacer(1, 2 * mm),
         Paragraph(_text(_("Certificate No. %(code)s") % {"code": certificate.code}), s["serial"]),
         Spacer(1, 10 * mm),

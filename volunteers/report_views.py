@@ -226,7 +226,7 @@ report_view = ReportView.as_view()
 # --- Excel ------------------------------------------------------------------------------------------
 
 
-def _attachment(filename: str, fallback: str) -> str:
+def attachment_header(filename: str, fallback: str) -> str:
     """Content-Disposition with an ASCII fallback and the UTF-8 name (RFC 5987)."""
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
@@ -371,7 +371,7 @@ def report_export(request):
         report_workbook(filters),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = _attachment(
+    response["Content-Disposition"] = attachment_header(
         f"{_('Service statistics')}-{filters.branch.title}-{month}.xlsx",
         f"service-report-{filters.branch.pk}-{month}.xlsx",
     )
@@ -388,7 +388,7 @@ def report_pdf(request):
     month = f"{filters.year}-{filters.month:02d}"
     report = branch_month_report(**filters.scope)
     response = HttpResponse(branch_month_report_pdf(report=report), content_type="application/pdf")
-    response["Content-Disposition"] = _attachment(
+    response["Content-Disposition"] = attachment_header(
         f"{_('Service statistics')}-{filters.branch.title}-{month}.pdf",
         f"service-report-{filters.branch.pk}-{month}.pdf",
     ).replace("attachment", "inline", 1)
