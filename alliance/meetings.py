@@ -37,6 +37,7 @@ from alliance.models import (
 from branches.calendars import SHANGHAI, CalendarItem, build_calendar
 from portal.notify import notify_on_commit
 from volunteers import tokens
+from volunteers.services import display_name
 
 Response = Invitation.Response
 Status = JointMeeting.Status
@@ -55,15 +56,14 @@ TOKEN_PURPOSE = "meeting"
 
 
 def person_name(user) -> str:
-    """How a person is called on meeting pages: their partner-contact or member
-    name, else their account's name."""
+    """How a person is called on meeting pages and in minutes: their
+    partner-contact or member name, else their account's name."""
+    if user is None:
+        return ""
     contact = getattr(user, "partner_contact", None) if hasattr(user, "partner_contact") else None
-    if contact is not None:
+    if contact is not None and contact.name:
         return contact.name
-    member = getattr(user, "member", None) if hasattr(user, "member") else None
-    if member is not None:
-        return member.name
-    return user.get_full_name() or user.get_username()
+    return display_name(user)
 
 
 def invitation_of(meeting: JointMeeting, user) -> Invitation | None:

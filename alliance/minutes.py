@@ -35,7 +35,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from alliance.access import actions_updatable_by, can_run
-from alliance.meetings import agenda_carry_over
+from alliance.meetings import agenda_carry_over, person_name
 from alliance.models import (
     ActionItem,
     ActionProgress,
@@ -55,7 +55,6 @@ from alliance.models import (
 from branches.models import GridBranchPage
 from portal.notify import notify_on_commit
 from portal.scheduling import run_at
-from volunteers.services import display_name
 
 State = Minutes.State
 
@@ -81,17 +80,6 @@ VERIFY_SALT = "alliance.minutes.verify"
 
 
 # --- People ---------------------------------------------------------------------------------
-
-
-def person_name(user) -> str:
-    """How a person is named in minutes: their partner-contact or member name,
-    else their account name."""
-    if user is None:
-        return ""
-    contact = getattr(user, "partner_contact", None) if hasattr(user, "partner_contact") else None
-    if contact is not None and contact.name:
-        return contact.name
-    return display_name(user)
 
 
 def attending(qs: QuerySet) -> QuerySet:
