@@ -7,8 +7,6 @@ Views stay thin: every write is a service in ``alliance.meetings``; its
 refusals come back as a message (ValidationError) or a 403 (PermissionDenied).
 A meeting the viewer may not see is a 404, whoever they are."""
 
-import os
-
 import segno
 from django import forms
 from django.conf import settings
@@ -16,31 +14,27 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
-from wagtail.documents import get_document_model
-from wagtail.models import Collection, CollectionViewRestriction
 
 from alliance import meetings
 from alliance.access import alliances_run_by, can_run, meetings_visible_to
 from alliance.models import AgendaItem, Invitation, JointMeeting
+from portal import uploads
+from portal.forms import ModelMultipleChoiceField
+from portal.uploads import UploadField, private_file_response
 from volunteers import tokens
 
 PER_PAGE = 20
 # Members listed on the convene form at once (a search narrows the list).
 MAX_MEMBER_CHOICES = 200
 MAX_ALLIANCES = 200
-MAX_ATTACHMENT = 10 * 1024 * 1024
-ATTACHMENT_TYPES = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".txt", ".jpg",
-                    ".jpeg", ".png"}  # fmt: skip
-ATTACHMENT_COLLECTION = "Joint meeting attachments"
 
 Response = Invitation.Response
 
@@ -59,14 +53,14 @@ def _datetime_field(label, required_message):
     )
 
 
-class PartnerChoices(forms.ModelMultipleChoiceField):
+class PartnerChoices(ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         if obj.accounts:
             return _("%(name)s (%(n)d contact accounts)") % {"name": obj.name, "n": obj.accounts}
         return _("%(name)s (no contact account: nobody is invited)") % {"name": obj.name}
 
 
-class MemberChoices(forms.ModelMultipleChoiceField):
+class MemberChoices(ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.member.name} · {obj.member.branch.title}"
 
@@ -181,7 +175,8 @@ class ProposalForm(forms.Form):
             "max_value": gettext_lazy("Give the time needed in minutes (1–240)."),
         },
     )
-    attachment = forms.FileField(
+    attachment = UploadField(
+        kind=uploads.ANY,
         label=gettext_lazy("Attachment"),
         required=False,
         help_text=gettext_lazy("Optional: PDF, Word, Excel, PowerPoint or a picture, up to 10 MB."),
@@ -190,18 +185,6 @@ class ProposalForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-
-    def clean_attachment(self):
-        upload = self.cleaned_data.get("attachment")
-        if not upload:
-            return None
-        if os.path.splitext(upload.name)[1].lower() not in ATTACHMENT_TYPES:
-            raise ValidationError(
-                _("Attach a PDF, Word, Excel or PowerPoint file, a text file or a picture.")
-            )
-        if upload.size > MAX_ATTACHMENT:
-            raise ValidationError(_("The attachment is larger than 10 MB."))
-        return upload
 
 
 class RescheduleForm(forms.Form):
@@ -239,28 +222,6 @@ def _errors_onto(form, error: ValidationError):
 def _visible_meeting(request, pk):
     qs = meetings_visible_to(request.user).select_related("alliance", "convener")
     return get_object_or_404(qs, pk=pk)
-
-
-def _attachment_collection() -> Collection:
-    """A collection nobody but superusers may open through Wagtail's document
-    URLs: attachments are served only through the meeting's own page."""
-    collection = Collection.objects.filter(name=ATTACHMENT_COLLECTION, depth=2).first()
-    if collection is None:
-        collection = Collection.get_first_root_node().add_child(name=ATTACHMENT_COLLECTION)
-        CollectionViewRestriction.objects.create(
-            collection=collection, restriction_type=CollectionViewRestriction.GROUPS
-        )
-    return collection
-
-
-def _save_attachment(upload, *, user, title):
-    document = get_document_model()(
-        title=title[:255], file=upload, collection=_attachment_collection(), uploaded_by_user=user
-    )
-    document.file_size = upload.size
-    document._set_file_hash()
-    document.save()
-    return document
 
 
 def _refusal(request, error):
@@ -355,7 +316,7 @@ def meeting_new(request):
 
 def _agenda(meeting, user, runner):
     qs = AgendaItem.objects.filter(meeting=meeting).select_related(
-        "proposer_partner", "proposer__member", "proposer__partner_contact", "attachment"
+        "proposer_partner", "proposer__member", "proposer__partner_contact"
     )
     if not runner:
         qs = qs.filter(Q(status=AgendaItem.Status.ACCEPTED) | Q(proposer=user))
@@ -432,20 +393,14 @@ def meeting_propose(request, pk):
         return redirect("meeting_detail", pk=meeting.pk)
     data = form.cleaned_data
     try:
-        with transaction.atomic():
-            attachment = None
-            if data["attachment"]:
-                attachment = _save_attachment(
-                    data["attachment"], user=request.user, title=data["title"]
-                )
-            item = meetings.agenda_propose(
-                meeting=meeting,
-                by=request.user,
-                title=data["title"],
-                background=data["background"],
-                minutes_allotted=data["minutes_allotted"],
-                attachment=attachment,
-            )
+        item = meetings.agenda_propose(
+            meeting=meeting,
+            by=request.user,
+            title=data["title"],
+            background=data["background"],
+            minutes_allotted=data["minutes_allotted"],
+            attachment=data["attachment"] or None,
+        )
     except ValidationError as error:
         _refusal(request, error)
     except PermissionDenied as error:
@@ -652,18 +607,15 @@ def meeting_cancel(request, pk):
 def meeting_attachment(request, pk, item_pk):
     """An agenda item's attachment, for those who may see the item."""
     meeting = _visible_meeting(request, pk)
-    item = get_object_or_404(
-        AgendaItem.objects.select_related("attachment"), meeting=meeting, pk=item_pk
-    )
+    item = get_object_or_404(AgendaItem.objects.exclude(attachment=""), meeting=meeting, pk=item_pk)
     visible = (
         item.status == AgendaItem.Status.ACCEPTED
         or item.proposer_id == request.user.pk
         or can_run(request.user, meeting)
     )
-    if item.attachment is None or not visible:
+    if not visible:
         raise Http404
-    document = item.attachment
-    return FileResponse(document.file.open("rb"), as_attachment=True, filename=document.filename)
+    return private_file_response(item.attachment, download_name=f"agenda-{item.pk}")
 
 
 urlpatterns = [

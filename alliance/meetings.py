@@ -682,7 +682,6 @@ def _check_sign_in_window(meeting: JointMeeting) -> None:
         )
 
 
-@transaction.atomic
 def sign_in(
     *, meeting: JointMeeting, user, token: str = "", digits: str = ""
 ) -> tuple[Invitation, bool]:
@@ -690,21 +689,33 @@ def sign_in(
     ``token`` or the 6 ``digits``), from 30 minutes before the start until the
     end. A deputy signs in with the invitee's account, or the convener records
     them. Returns the invitation and whether it was already signed in (a second
-    sign-in changes nothing)."""
-    invitation = Invitation.objects.select_for_update().filter(meeting=meeting, user=user).first()
+    sign-in changes nothing). Wrong codes are throttled (``tokens.verify``);
+    the code is checked outside the write's transaction, so the convener's
+    alert is not rolled back with the refusal."""
+    invitation = Invitation.objects.filter(meeting=meeting, user=user).first()
     if invitation is None:
         raise PermissionDenied(_("You are not invited to this meeting."))
     _check_sign_in_window(meeting)
     if invitation.signed_in_at is not None:
         return invitation, True
-    if token:
-        action = tokens.verify_token(meeting.pk, token, purpose=TOKEN_PURPOSE)
-    else:
-        action = tokens.verify_digits(meeting.pk, digits, purpose=TOKEN_PURPOSE)
+    action = tokens.verify(
+        meeting.pk,
+        user=user,
+        token=token,
+        digits=digits,
+        purpose=TOKEN_PURPOSE,
+        on_lockout=lambda: tokens.alert_organisers(
+            [meeting.convener], what=meeting.title, url=meeting_path(meeting)
+        ),
+    )
     if action != "in":
         raise ValidationError(_("This check-in code is not valid."))
-    invitation.signed_in_at = timezone.now()
-    invitation.save(update_fields=["signed_in_at"])
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.signed_in_at is not None:
+            return invitation, True
+        invitation.signed_in_at = timezone.now()
+        invitation.save(update_fields=["signed_in_at"])
     return invitation, False
 
 

@@ -9,14 +9,12 @@ drafts are the staff's."""
 import datetime as dt
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -24,7 +22,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
-from wagtail.documents import get_document_model
 
 from alliance import minutes as svc
 from alliance.access import (
@@ -46,6 +43,8 @@ from alliance.models import (
     MinutesVersion,
 )
 from alliance.pdf import agenda_pdf, minutes_pdf
+from portal import uploads
+from portal.uploads import UploadField, private_file_response
 from volunteers.models import ServiceRequest
 from volunteers.request_views import recordable_grids
 
@@ -53,7 +52,6 @@ State = Minutes.State
 # Blank action rows offered per agenda item in the editor.
 NEW_ROWS = 2
 BOARD_PER_PAGE = 50
-MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 200  # comments and progress entries listed on one page
 
 TRANSITIONS = {
@@ -454,27 +452,15 @@ class ProgressForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": gettext_lazy("Say what has been done.")},
     )
-    evidence = forms.FileField(
+    evidence = UploadField(
+        kind=uploads.ANY,
         label=gettext_lazy("Evidence (photo or document)"),
         required=False,
-        help_text=gettext_lazy("Optional, up to 10 MB."),
+        help_text=gettext_lazy(
+            "Optional: a photo, PDF, Word, Excel or PowerPoint file, up to 10 MB."
+        ),
     )
     done = forms.BooleanField(label=gettext_lazy("This item is done"), required=False)
-
-    def clean_evidence(self):
-        upload = self.cleaned_data.get("evidence")
-        if not upload:
-            return None
-        if upload.size > MAX_EVIDENCE_BYTES:
-            raise ValidationError(_("The file is larger than 10 MB."))
-        allowed = getattr(settings, "WAGTAILDOCS_EXTENSIONS", None)
-        extension = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
-        if allowed and extension not in allowed:
-            raise ValidationError(
-                _("Files of this type cannot be uploaded: use %(types)s.")
-                % {"types": ", ".join(allowed)}
-            )
-        return upload
 
 
 def _datetime_input():
@@ -543,9 +529,9 @@ def _action_context(request, action, *, progress_form=None, request_form=None):
     staff = can_run(user, action.meeting)
     may_convert = staff and live and is_open
     progress = list(
-        action.progress.select_related(
-            "author__partner_contact", "author__member", "evidence"
-        ).order_by("-created_at", "-id")[:MAX_ROWS]
+        action.progress.select_related("author__partner_contact", "author__member").order_by(
+            "-created_at", "-id"
+        )[:MAX_ROWS]
     )
     for entry in progress:
         entry.author_name = svc.person_name(entry.author)
@@ -576,13 +562,6 @@ def _action_context(request, action, *, progress_form=None, request_form=None):
     }
 
 
-def _save_document(upload, *, user, title):
-    document = get_document_model()(title=title[:255], file=upload, uploaded_by_user=user)
-    document._set_document_file_metadata()
-    document.save()
-    return document
-
-
 @never_cache
 @login_required
 def action_detail(request, pk):
@@ -595,18 +574,10 @@ def action_detail(request, pk):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                with transaction.atomic():
-                    evidence = None
-                    if data["evidence"]:
-                        evidence = _save_document(
-                            data["evidence"],
-                            user=request.user,
-                            title=f"{action.title} · {_('evidence')}",
-                        )
-                    svc.action_progress(
-                        action=action, by=request.user, note=data["note"], evidence=evidence,
-                        done=data["done"],
-                    )  # fmt: skip
+                svc.action_progress(
+                    action=action, by=request.user, note=data["note"],
+                    evidence=data["evidence"] or None, done=data["done"],
+                )  # fmt: skip
             except ValidationError as error:
                 form.add_error(None, _messages_of(error))
                 status = 400
@@ -664,12 +635,9 @@ def action_project(request, pk):
 @login_required
 def action_evidence(request, pk):
     """An evidence file, to those who may see its action item (not a public link)."""
-    progress = get_object_or_404(ActionProgress.objects.select_related("evidence"), pk=pk)
+    progress = get_object_or_404(ActionProgress.objects.exclude(evidence=""), pk=pk)
     _visible_action(request, progress.action_id)
-    if progress.evidence is None:
-        raise Http404
-    document = progress.evidence
-    return FileResponse(document.file.open("rb"), as_attachment=True, filename=document.filename)
+    return private_file_response(progress.evidence, download_name=f"evidence-{progress.pk}")
 
 
 # --- The follow-up board ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -27,6 +28,7 @@ from alliance.access import partner_of
 from alliance.models import Agreement, Kind, Milestone, Need, Partner, Project, Resource
 from portal.masking import mask_phone
 from portal.roles import visible_to
+from portal.uploads import private_file_response
 from volunteers.models import ServiceRequest
 from volunteers.request_views import recordable_grids
 
@@ -270,9 +272,7 @@ def partner_detail(request, pk):
             for c in partner.contacts.all()[:MAX_ROWS]
         ]
     today = timezone.localdate()
-    agreements = list(
-        Agreement.objects.filter(partner=partner).select_related("signed_file")[:MAX_ROWS]
-    )
+    agreements = list(Agreement.objects.filter(partner=partner)[:MAX_ROWS])
     for agreement in agreements:
         agreement.current = agreement.starts_on <= today <= agreement.ends_on
     return render(
@@ -290,6 +290,18 @@ def partner_detail(request, pk):
             "tab": "partners",
         },
     )
+
+
+@login_required
+def agreement_file(request, pk):
+    """A signed agreement, for the unit's insiders only (``is_insider``, the
+    rule the unit's page shows the link by); a 404 for everyone else."""
+    agreement = get_object_or_404(
+        Agreement.objects.select_related("partner").exclude(signed_file=""), pk=pk
+    )
+    if not services.is_insider(request.user, agreement.partner):
+        raise Http404
+    return private_file_response(agreement.signed_file, download_name=f"agreement-{agreement.pk}")
 
 
 @login_required
@@ -676,6 +688,7 @@ def project_status(request, pk):
 urlpatterns = [
     path("partners/", partner_list, name="alliance_partners"),
     path("partners/<int:pk>/", partner_detail, name="alliance_partner"),
+    path("agreements/<int:pk>/signed/", agreement_file, name="alliance_agreement_file"),
     path("my-unit/", my_unit, name="alliance_my_unit"),
     path("my-unit/resources/new/", resource_new, name="alliance_resource_new"),
     path("my-unit/resources/<int:pk>/", resource_edit, name="alliance_resource_edit"),

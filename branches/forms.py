@@ -15,7 +15,8 @@ from branches.models import (
     Member,
     PartyPost,
 )
-from portal.crypto import EncryptedTextField
+from portal.crypto import EncryptedTextField, keyed_hashes
+from portal.duplicates import ID_NUMBER_HELD_ELSEWHERE, held_elsewhere_audit, held_hashes
 from portal.masking import mask_address, mask_id_number, mask_phone
 from portal.roles import path_q, user_scope, visible_to
 
@@ -79,16 +80,29 @@ def _model_field_names(form):
 
 
 def _duplicate_id_error(form, model):
-    from portal.crypto import keyed_hash
-
+    """A duplicate ID number is named only when the user may see the record that
+    holds it; otherwise the refusal is neutral and audited (portal.duplicates)."""
     id_number = form.cleaned_data.get("id_number")
     if not id_number:
         return
-    others = model.objects.filter(id_number_hash=keyed_hash(id_number))
+    others = model.objects.all()
     if form.instance.pk:
         others = others.exclude(pk=form.instance.pk)
-    if others.exists():
+    user = getattr(form, "for_user", None)
+    seen, hidden = held_hashes(
+        user=user, qs=others, hash_field="id_number_hash", hashes=keyed_hashes(id_number)
+    )
+    if seen:
         form.add_error("id_number", _("A record with this ID number already exists."))
+    elif hidden:
+        form.add_error("id_number", ID_NUMBER_HELD_ELSEWHERE)
+        held_elsewhere_audit(
+            user=user,
+            qs=others,
+            field="id_number",
+            masked=[mask_id_number(id_number)],
+            where="form",
+        )
 
 
 class UniqueIdNumberMixin:

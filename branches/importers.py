@@ -43,7 +43,9 @@ from branches.models import (
     PartyPost,
 )
 from portal.audit import audit_record
-from portal.crypto import keyed_hash
+from portal.crypto import keyed_hash, keyed_hashes
+from portal.duplicates import ID_NUMBER_HELD_ELSEWHERE_IMPORT, held_elsewhere_audit, held_hashes
+from portal.exports import csv_bytes, xlsx_row
 from portal.masking import mask_address, mask_id_number, mask_phone
 from portal.models import AuditEntry
 from portal.roles import buildings_visible_to
@@ -664,7 +666,15 @@ def member_import(
     group_pages = BuildingGroupPage.objects.filter(title__in=group_titles)
     for page in group_pages.only("pk", "path", "title"):
         groups.setdefault(page.title, []).append(page)
-    existing_hashes = _existing_member_hashes(rows)
+    # Members the user may see are named as duplicates; others only get a neutral
+    # refusal (no membership oracle) and the hit is audited.
+    existing_hashes, hidden_hashes = held_hashes(
+        user=user,
+        qs=Member.objects.all(),
+        hash_field="id_number_hash",
+        hashes=_existing_member_hashes(rows),
+    )
+    hidden_hits = []
 
     columns = {c.key: c for c in MEMBER_COLUMNS}
     today = timezone.localdate()
@@ -689,6 +699,9 @@ def member_import(
                     "duplicate_in_db",
                     _("A member with this ID number already exists."),
                 )
+            elif digest in hidden_hashes:
+                checker.error("id_number", "not_importable", ID_NUMBER_HELD_ELSEWHERE_IMPORT)
+                hidden_hits.append(f"row {row.number} {mask_id_number(id_number)}")
             seen_ids.setdefault(digest, row.number)
         birth_date = _parse_date(checker, "birth_date")
         if id_number:
@@ -728,6 +741,13 @@ def member_import(
                 )
             )
 
+    held_elsewhere_audit(
+        user=user,
+        qs=Member.objects.all(),
+        field="id_number",
+        masked=hidden_hits,
+        where=f"import file={source}" if source else "import",
+    )
     result = ImportResult(kind=MEMBERS, total=len(rows), errors=errors, dry_run=dry_run)
     if dry_run or not result.ok:
         return result
@@ -741,16 +761,16 @@ def member_import(
 
 
 def _existing_member_hashes(rows: Sequence[ImportRow]) -> set[str]:
-    digests = []
+    """The keyed hashes of the file's ID numbers that some member already holds."""
+    current = {}  # digest under any hash key (during a rotation) -> under the current one
     for row in rows:
         value = _clean_id_number(row.values.get("id_number", ""))
         if value:
-            digests.append(keyed_hash(value))
+            current.update(dict.fromkeys(keyed_hashes(value), keyed_hash(value)))
     found = set()
-    for chunk in _chunks(sorted(set(digests))):
-        found.update(
-            Member.objects.filter(id_number_hash__in=chunk).values_list("id_number_hash", flat=True)
-        )
+    for chunk in _chunks(sorted(current)):
+        stored = Member.objects.filter(id_number_hash__in=chunk)
+        found.update(current[h] for h in stored.values_list("id_number_hash", flat=True))
     return found
 
 
@@ -1079,12 +1099,9 @@ def import_example(*, kind: str, fmt: str) -> bytes:
     headers = [c.headers[0] for c in columns]
     rows = [[_example_value(c.key, row[c.key]) for c in columns] for row in EXAMPLE_ROWS[kind]]
     if fmt == "csv":
-        out = io.StringIO(newline="")
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(headers)
-        for row in rows:
-            writer.writerow([v.isoformat() if isinstance(v, date) else v for v in row])
-        return out.getvalue().encode("utf-8-sig")
+        return csv_bytes(
+            [headers, *([v.isoformat() if isinstance(v, date) else v for v in row] for row in rows)]
+        )
     if fmt != "xlsx":
         raise ValueError(fmt)
     from openpyxl import Workbook
@@ -1092,9 +1109,9 @@ def import_example(*, kind: str, fmt: str) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = kind
-    sheet.append(headers)
+    sheet.append(xlsx_row(sheet, headers))
     for row in rows:
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, row))
     for column_cells in sheet.iter_cols(min_row=2):
         for cell in column_cells:
             if isinstance(cell.value, date):

@@ -8,6 +8,7 @@ import django_filters
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,10 +26,11 @@ from wagtail.admin.panels import (
 from wagtail.admin.ui.tables import Column
 
 from branches.forms import PrivateRecordForm
-from branches.meetings import Attendance, Meeting, MeetingKind
+from branches.meetings import Attendance, Meeting, MeetingKind, MeetingPhoto
 from branches.schedule import occurrences, record_attendance, schedule_meetings
 from branches.wagtail_hooks import ScopedViewSet, _branch_choices
 from portal.roles import can_access
+from portal.uploads import private_file_response
 
 
 class Repeat:
@@ -240,6 +242,7 @@ def attendance_view(request, pk):
         {
             "meeting": meeting,
             "rows": [(a, errors.get(str(a.member_id)) or errors.get(a.member_id)) for a in rows],
+            "photos": meeting.photos.order_by("sort_order", "pk")[:50],
             "statuses": Attendance.Status.choices,
             "counts": counts,
             "started": meeting.starts_at <= timezone.now() + dt.timedelta(hours=1),
@@ -248,4 +251,18 @@ def attendance_view(request, pk):
     )
 
 
-admin_urls = [path("meetings/<int:pk>/attendance/", attendance_view, name="meeting_attendance")]
+def photo_view(request, pk, photo_pk):
+    """A meeting photo, for those who may see the meeting (a 404 otherwise):
+    photos are private files, never a public ``/media/`` URL."""
+    photo = get_object_or_404(
+        MeetingPhoto.objects.select_related("meeting").exclude(image=""), meeting_id=pk, pk=photo_pk
+    )
+    if not can_access(request.user, photo.meeting):
+        raise Http404
+    return private_file_response(photo.image, download_name=f"meeting-{pk}-photo-{photo.pk}")
+
+
+admin_urls = [
+    path("meetings/<int:pk>/attendance/", attendance_view, name="meeting_attendance"),
+    path("meetings/<int:pk>/photos/<int:photo_pk>/", photo_view, name="meeting_photo"),
+]

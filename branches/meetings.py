@@ -12,6 +12,8 @@ from modelcluster.models import ClusterableModel
 from wagtail.models import Orderable
 
 from branches.models import BuildingGroupPage, GridBranchPage, Member
+from portal import uploads
+from portal.uploads import PrivateFileField
 
 
 class MeetingKind(models.TextChoices):
@@ -130,9 +132,7 @@ class Meeting(ClusterableModel):
 
 class MeetingPhoto(Orderable):
     meeting = ParentalKey(Meeting, on_delete=models.CASCADE, related_name="photos")
-    image = models.ForeignKey(
-        "wagtailimages.Image", verbose_name=_("photo"), on_delete=models.CASCADE, related_name="+"
-    )
+    image = PrivateFileField(_("photo"), kind=uploads.IMAGE)
     caption = models.CharField(_("caption"), max_length=200, blank=True)
 
 

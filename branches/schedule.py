@@ -4,7 +4,8 @@ cancelling, attendance, and reminders."""
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrulestr
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import DAILY, rrulestr
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -22,34 +23,65 @@ from branches.models import Member, PartyPost
 from portal.scheduling import run_at
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# A recurring schedule creates at most this many meetings (two years of monthly ones).
+# A recurring schedule creates at most this many meetings (two years of monthly ones),
+# all within this many years of the first.
 MAX_OCCURRENCES = 24
+HORIZON_YEARS = 10
+# 400 Gregorian years are 146,097 days, a whole number of weeks: the calendar repeats.
+_CYCLE_DAYS = 146_097
+_LAST = dt.datetime(9999, 12, 31, 23, 59, 59)
 COMMITTEE_POSTS = {PartyPost.SECRETARY, PartyPost.DEPUTY_SECRETARY, PartyPost.COMMITTEE_MEMBER}
 
 
 def occurrences(rrule: str, first_start: dt.datetime, limit: int = MAX_OCCURRENCES):
     """Start times of a recurring schedule, expanded in Asia/Shanghai wall-clock
-    time (so 19:30 stays 19:30), as aware datetimes. RFC 5545 rules apply: a
-    monthly rule on the 31st skips months without one; BYMONTHDAY=-1 is the last
-    day of every month. Raises ValidationError for a rule that cannot be read or
-    that yields nothing."""
+    time (so 19:30 stays 19:30), as aware datetimes: at most ``limit`` of them,
+    all within HORIZON_YEARS of the first. RFC 5545 rules apply: a monthly rule
+    on the 31st skips months without one; BYMONTHDAY=-1 is the last day of
+    every month. Raises ValidationError for a rule that cannot be read, repeats
+    more often than daily, or yields nothing within the horizon.
+
+    The expansion is bounded before it starts: dateutil walks period after
+    period until a date matches, so a rule no date matches (30 February) is
+    walked to the year 9999 (seconds of work). The Gregorian calendar and its
+    weekdays repeat every 400 years, so the rule is expanded from the same start
+    400·k years later, k as large as fits: dateutil's own end of time then
+    comes at most 400 years after the horizon, and the dates are shifted back."""
     local = timezone.localtime(first_start, SHANGHAI).replace(tzinfo=None)
     text = rrule.strip().removeprefix("RRULE:")
     if not text or "\n" in text or "DTSTART" in text.upper():
         raise ValidationError(_("Write the repeat rule like FREQ=MONTHLY;BYMONTHDAY=15;COUNT=6."))
     try:
         rule = rrulestr(text, dtstart=local)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, OverflowError) as error:
         raise ValidationError(
             _("The repeat rule cannot be read: %(error)s") % {"error": error}
         ) from error
+    if rule._freq > DAILY:  # HOURLY, MINUTELY, SECONDLY
+        raise ValidationError(
+            _("A schedule repeats at most once a day: use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY.")
+        )
+    if local.year + HORIZON_YEARS <= _LAST.year:
+        horizon = local + relativedelta(years=HORIZON_YEARS)
+    else:
+        horizon = _LAST
+    shift = dt.timedelta(days=(_LAST - horizon).days // _CYCLE_DAYS * _CYCLE_DAYS)
+    changes = {"dtstart": local + shift}
+    if rule._until is not None:
+        changes["until"] = min(rule._until, _LAST - shift) + shift
     starts = []
-    for start in rule:
+    for start in rule.replace(**changes):
+        start -= shift
+        if start > horizon:
+            break
         starts.append(start.replace(tzinfo=SHANGHAI))
         if len(starts) >= limit:
             break
     if not starts:
-        raise ValidationError(_("The repeat rule gives no dates."))
+        raise ValidationError(
+            _("The repeat rule gives no dates in the %(years)d years from the first one.")
+            % {"years": HORIZON_YEARS}
+        )
     return starts
 
 

@@ -102,6 +102,7 @@ register(
         model=Member,
         queryset=lambda: Member.objects.select_related("branch", "building_group"),
         document=_member_document,
+        owner_url_name="me",
         in_units=lambda ids: Member.objects.filter(
             Q(branch_id__in=ids) | Q(building_group_id__in=ids)
         ),

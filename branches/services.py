@@ -4,7 +4,7 @@ from django.db import transaction
 
 from branches.models import Member
 from portal.audit import audit_record
-from portal.crypto import keyed_hash
+from portal.crypto import keyed_hashes
 from portal.models import AuditEntry, Role
 from portal.validators import normalise_mobile
 
@@ -19,7 +19,7 @@ def member_link_by_phone(*, user, phone: str) -> Member | None:
         return user.member
     candidates = list(
         Member.objects.select_for_update().filter(
-            phone_hash=keyed_hash(normalise_mobile(phone)), user__isnull=True
+            phone_hash__in=keyed_hashes(normalise_mobile(phone)), user__isnull=True
         )[:2]
     )
     if len(candidates) != 1:

@@ -36,8 +36,6 @@ from branches.models import (
     Member,
     Resident,
 )
-from portal.audit import audit_record
-from portal.models import AuditEntry
 from portal.roles import can_access, visible_to
 
 # --- Scoped views -----------------------------------------------------------------
@@ -52,20 +50,14 @@ class ScopedIndexView(generic.IndexView):
             qs = qs.select_related(*self.list_select_related)
         return visible_to(self.request.user, qs)
 
-    def render_to_response(self, context, **response_kwargs):
-        if self.is_export:
-            audit_record(
-                actor=self.request.user,
-                action=AuditEntry.Action.EXPORT,
-                detail=f"{self.model._meta.label} {self.request.GET.urlencode()}"[:500],
-                request=self.request,
-            )
-        return super().render_to_response(context, **response_kwargs)
-
 
 class InScopeObjectMixin:
-    def get_object(self, queryset=None):
-        obj = super().get_object(queryset)
+    """A record outside the user's scope is refused (403). Wagtail's views differ in
+    their get_object() signatures (edit: ``queryset=None``; history, usage: none), so
+    the arguments are passed on as given."""
+
+    def get_object(self, *args, **kwargs):
+        obj = super().get_object(*args, **kwargs)
         if not can_access(self.request.user, obj):
             raise PermissionDenied
         return obj

@@ -1,17 +1,78 @@
 """django-allauth adapter: sign-in by username, email or mobile number, and
 linking a new account to its member record once the number is verified."""
 
+import re
+import secrets
+
 from allauth.account.adapter import DefaultAccountAdapter
+from django.contrib.auth import get_user_model
+from django.contrib.sites.shortcuts import get_current_site
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from portal.crypto import keyed_hash
+from portal.audit import client_ip
+from portal.crypto import keyed_hashes
 from portal.models import UserPhone
 from portal.sms import get_sms_sender
 from portal.validators import normalise_mobile, validate_mobile
 
+MOBILE = re.compile(r"^1\d{10}$")
+
+
+def login_account(identifier: str):
+    """The account a typed sign-in identifier means, whichever spelling was used:
+    a mobile number with or without +86, spaces or dashes, an email address or a
+    username (case-insensitive). None when no account matches."""
+    identifier = (identifier or "").strip()
+    mobile = normalise_mobile(identifier)
+    if MOBILE.match(mobile):
+        record = UserPhone.objects.filter(phone_hash__in=keyed_hashes(mobile)).first()
+        if record:
+            return record.user_id
+    users = get_user_model().objects
+    if "@" in identifier:
+        from allauth.account.models import EmailAddress
+
+        found = (
+            EmailAddress.objects.filter(email__iexact=identifier)
+            .values_list("user_id", flat=True)
+            .first()
+            or users.filter(email__iexact=identifier).values_list("pk", flat=True).first()
+        )
+        if found:
+            return found
+    return users.filter(username__iexact=identifier).values_list("pk", flat=True).first()
+
 
 class AccountAdapter(DefaultAccountAdapter):
+    def generate_unique_username(self, txts, regex=None) -> str:
+        """Sign-up asks for no username (a form that said "this name is taken"
+        would tell anyone which accounts exist); people sign in by mobile number.
+        The account gets a random, unguessable name."""
+        users = get_user_model().objects
+        while True:
+            username = f"u{secrets.token_hex(5)}"
+            if not users.filter(username=username).exists():
+                return username
+
+    def get_client_ip(self, request) -> str:
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine the client's address")
+        return ip
+
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        """Failed sign-ins count per account, not per spelling: after five failures
+        for 13700000003 the same account is locked as +8613700000003, by email or by
+        username too (allauth's per-IP limit counts beside it)."""
+        typed = next(
+            (credentials[k] for k in ("phone", "email", "username") if credentials.get(k)), ""
+        )
+        account = login_account(typed)
+        key = f"user:{account}" if account else normalise_mobile(typed).lower()
+        return f"{get_current_site(request).domain}:{key}"
+
     def clean_phone(self, phone: str) -> str:
         phone = normalise_mobile(phone)
         validate_mobile(phone)
@@ -59,7 +120,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_user_by_phone(self, phone: str):
         record = (
-            UserPhone.objects.filter(phone_hash=keyed_hash(normalise_mobile(phone)))
+            UserPhone.objects.filter(phone_hash__in=keyed_hashes(normalise_mobile(phone)))
             .select_related("user")
             .first()
         )

@@ -7,4 +7,7 @@ class PortalConfig(AppConfig):
     verbose_name = _("Portal")
 
     def ready(self):
-        from portal import signals  # noqa: F401
+        from portal import checks, signals  # noqa: F401
+        from portal.exports import harden_wagtail_exports
+
+        harden_wagtail_exports()

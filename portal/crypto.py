@@ -34,10 +34,40 @@ def normalise(value: str) -> str:
     return "".join(value.split()).upper()
 
 
+def _hmac(key: str, value: str) -> str:
+    return hmac.new(key.encode(), normalise(value).encode(), hashlib.sha256).hexdigest()
+
+
 def keyed_hash(value: str) -> str:
-    """Digest used to look a private value up without decrypting anything."""
-    key = settings.FIELD_HASH_KEY.encode()
-    return hmac.new(key, normalise(value).encode(), hashlib.sha256).hexdigest()
+    """Digest used to look a private value up without decrypting anything
+    (with the current FIELD_HASH_KEY: what a saved row holds)."""
+    return _hmac(settings.FIELD_HASH_KEY, value)
+
+
+def keyed_hashes(value: str) -> list[str]:
+    """The digests of ``value`` under the current key and every previous one
+    (FIELD_HASH_KEY_PREVIOUS). Look rows up with ``<field>__in=keyed_hashes(v)``:
+    while ``manage.py rotate_field_keys`` recomputes the hash columns, a row may
+    still hold the old digest."""
+    keys = [settings.FIELD_HASH_KEY, *getattr(settings, "FIELD_HASH_KEYS_PREVIOUS", [])]
+    return list(dict.fromkeys(_hmac(key, value) for key in keys))
+
+
+def encrypted_with_current_key(token: str) -> bool:
+    """Whether a stored ciphertext already uses the first (newest) key alone."""
+    try:
+        _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS[:1])).decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+def reencrypt(token: str) -> str:
+    """The ciphertext of the same value under the first key (MultiFernet.rotate)."""
+    try:
+        return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).rotate(token.encode()).decode()
+    except InvalidToken as exc:
+        raise ValueError("cannot decrypt a private field: wrong FIELD_ENCRYPTION_KEY?") from exc
 
 
 class EncryptedTextField(models.TextField):

@@ -1,4 +1,10 @@
+"""Shared form pieces: the sign-up form and form fields every feature uses."""
+
 from allauth.account.forms import SignupForm as AllauthSignupForm
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import connections, models
+from django.utils.text import Truncator
 
 
 class SignupForm(AllauthSignupForm):
@@ -9,3 +15,37 @@ class SignupForm(AllauthSignupForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["phone"].required = True
+
+
+class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Django's, with each submitted id checked against the database's integer
+    range before the query: ``skills=99999…`` (or 5,000 digits) is an invalid
+    choice on the form, not an OverflowError (SQLite) or a DataError
+    (PostgreSQL) from ``pk__in``. Use it for every multiple choice over
+    user-supplied ids. (``ModelChoiceField`` needs no help: Django answers an
+    out-of-range exact lookup with no rows.)"""
+
+    def _check_values(self, value):
+        key = self.to_field_name or "pk"
+        meta = self.queryset.model._meta
+        field = meta.pk if key == "pk" else meta.get_field(key)
+        if isinstance(field, models.IntegerField):
+            low, high = connections[self.queryset.db].ops.integer_field_range(
+                field.get_internal_type()
+            )
+            for pk in value:
+                try:
+                    number = int(str(pk))
+                except ValueError:
+                    raise ValidationError(
+                        self.error_messages["invalid_pk_value"],
+                        code="invalid_pk_value",
+                        params={"pk": Truncator(str(pk)).chars(20)},
+                    ) from None
+                if (low is not None and number < low) or (high is not None and number > high):
+                    raise ValidationError(
+                        self.error_messages["invalid_choice"],
+                        code="invalid_choice",
+                        params={"value": Truncator(str(pk)).chars(20)},
+                    )
+        return super()._check_values(value)

@@ -1,3 +1,6 @@
+from urllib.parse import urlencode
+
+from allauth.account.authentication import get_authentication_records
 from django.conf import settings
 from django.shortcuts import redirect
 
@@ -5,13 +8,24 @@ from portal.models import MFA_ROLES
 from portal.roles import user_scope
 
 MFA_SETUP_URL = "/accounts/2fa/totp/activate/"
-# Paths a user who still has to set up MFA may open.
+MFA_REAUTHENTICATE_URL = "/accounts/2fa/reauthenticate/"
+# Paths a user who still has to pass the second factor may open.
 MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/en/accounts/")
 
 
+def session_passed_mfa(request) -> bool:
+    """Whether *this session* completed a second factor (allauth records each
+    authentication step of a session), not merely whether the user owns one."""
+    return any(
+        record.get("method") == "mfa"
+        for record in get_authentication_records(request, request.user)
+    )
+
+
 class RequireMFAMiddleware:
-    """Secretaries, coordinators and district administrators must have TOTP set up
-    before they can use anything but the account pages."""
+    """Secretaries, coordinators and district administrators reach nothing but the
+    account pages until this session has passed TOTP: without a TOTP device they
+    are sent to set one up, with one they are asked for a code."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -21,6 +35,7 @@ class RequireMFAMiddleware:
             getattr(settings, "TONGXIN_REQUIRE_MFA", True)
             and request.user.is_authenticated
             and not request.path.startswith(MFA_EXEMPT_PREFIXES)
+            and not session_passed_mfa(request)
             and user_scope(request.user).roles & MFA_ROLES
         ):
             from allauth.mfa.models import Authenticator
@@ -29,4 +44,7 @@ class RequireMFAMiddleware:
                 user=request.user, type=Authenticator.Type.TOTP
             ).exists():
                 return redirect(MFA_SETUP_URL)
+            return redirect(
+                f"{MFA_REAUTHENTICATE_URL}?{urlencode({'next': request.get_full_path()})}"
+            )
         return self.get_response(request)

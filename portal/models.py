@@ -107,6 +107,7 @@ class AuditEntry(models.Model):
         ROLE_GRANT = "role_grant", _("Granted a role")
         ROLE_REVOKE = "role_revoke", _("Revoked a role")
         MEMBER_LINK = "member_link", _("Linked an account to a member")
+        PRIVATE_DUPLICATE = "private_duplicate", _("Typed a private value held outside scope")
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -120,7 +121,8 @@ class AuditEntry(models.Model):
     object_type = models.CharField(_("record type"), max_length=100, blank=True)
     object_id = models.CharField(_("record id"), max_length=64, blank=True)
     object_repr = models.CharField(_("record"), max_length=200, blank=True)
-    field = models.CharField(_("field"), max_length=64, blank=True)
+    # Not "field": Wagtail's inspect view has methods named after that word.
+    field_name = models.CharField(_("field"), max_length=64, blank=True)
     detail = models.CharField(_("detail"), max_length=500, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)

@@ -1,5 +1,6 @@
 """Signal wiring of the portal app."""
 
+from allauth.mfa.signals import authenticator_added
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -32,3 +33,15 @@ def page_expiry(sender, instance, raw=False, **kwargs):
         return
     if instance.live and instance.expire_at and instance.expire_at > timezone.now():
         run_at(instance.expire_at)
+
+
+@receiver(authenticator_added)
+def totp_activated(sender, request, user, authenticator, **kwargs):
+    """Setting up TOTP proves the device with a code: the session that did it has
+    passed the second factor and is not asked for another code straight away."""
+    if request is not None and authenticator.type == authenticator.Type.TOTP:
+        from allauth.account.internal.flows.login import record_authentication
+
+        record_authentication(
+            request, user, "mfa", id=authenticator.pk, type=authenticator.type, activated=True
+        )

@@ -10,6 +10,9 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 _PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+# A fixed line with its area code: 0 + 2–3 digits, then a 7–8 digit number not
+# starting with 0 or 1 (010-6512 3456, 0571-8765 4321).
+_LANDLINE_RE = re.compile(r"^0[1-9]\d{1,2}[2-9]\d{6,7}$")
 
 
 def id_check_digit(first17: str) -> str:
@@ -50,3 +53,20 @@ def normalise_mobile(value: str) -> str:
     if value.startswith("+86"):
         value = value[3:]
     return value
+
+
+def validate_phone(value: str) -> str:
+    """A resident's contact number: a mobile (13812345678, +86 allowed) or a
+    fixed line with its area code (010-6512 3456). Single spaces or dashes may
+    group the digits; anything else (a date such as 2026-02-30, 20 digits) is
+    refused. Returns the number as typed, trimmed."""
+    value = (value or "").strip()
+    digits = re.sub(r"[ -]", "", value.removeprefix("+86"))
+    if re.fullmatch(r"(\+86[ -]?)?\d+([ -]\d+)*", value) and (
+        _PHONE_RE.match(digits) or _LANDLINE_RE.match(digits)
+    ):
+        return value
+    raise ValidationError(
+        _("Give a phone number in digits, e.g. 13812345678 or 010-6512 3456."),
+        code="phone_format",
+    )

@@ -13,6 +13,16 @@ from portal.roles import member_of, user_scope
 from portal.selectors import PER_PAGE, member_feed
 
 
+def admin_sign_in(request):
+    """Where Wagtail sends whoever may not use the admin (its sign-in URL). Someone
+    signed in without a staff role (a member, a volunteer) gets a "no access" page
+    linking to their own page, instead of a loop through the sign-in page; anyone
+    else signs in through allauth."""
+    if request.user.is_authenticated:
+        return render(request, "portal/no_admin_access.html", status=403)
+    return redirect("/accounts/login/?next=/admin/")
+
+
 @login_required
 def me(request):
     """The signed-in user's own page: their roles and their member record (masked)."""

@@ -10,6 +10,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
+from portal.masking import mask_private_numbers
 from portal.models import AuditEntry, Role, RoleAssignment
 from portal.roles import user_scope
 from portal.services import role_assign, role_revoke
@@ -25,8 +26,22 @@ class ReadOnlyPolicy(ModelPermissionPolicy):
 register_permission_policy(AuditEntry, ReadOnlyPolicy(AuditEntry))
 
 
+class AuditIndexView(generic.IndexView):
+    """The audit log's listing; its export masks ID and phone numbers in the
+    free-text columns (a search query, a username that is a mobile number)."""
+
+    masked_export_fields = ("actor_name", "object_repr", "detail")
+
+    def to_row_dict(self, item):
+        row = super().to_row_dict(item)
+        for field in self.masked_export_fields:
+            row[field] = mask_private_numbers(row[field])
+        return row
+
+
 class AuditViewSet(ModelViewSet):
     model = AuditEntry
+    index_view_class = AuditIndexView
     icon = "history"
     menu_label = _("Audit log")
     menu_order = 900
@@ -37,10 +52,23 @@ class AuditViewSet(ModelViewSet):
         "action",
         "object_type",
         "object_repr",
-        "field",
+        "field_name",
         "ip_address",
     ]
     list_filter = ["action"]
+    list_export = [
+        "created_at",
+        "actor_name",
+        "get_action_display",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "field_name",
+        "detail",
+        "ip_address",
+    ]
+    export_headings = {"get_action_display": _("action")}
+    export_filename = "audit-log"
     search_fields = ["actor_name", "object_repr"]
     list_per_page = 50
     copy_view_enabled = False
@@ -132,6 +160,13 @@ class RoleAssignmentViewSet(ModelViewSet):
     delete_view_class = RoleAssignmentDeleteView
     list_display = ["user", "role", "page", "created_at"]
     list_filter = ["role"]
+    list_export = ["user", "user.username", "get_role_display", "page", "created_at"]
+    export_headings = {
+        "user.username": _("username"),
+        "get_role_display": _("role"),
+        "page": _("unit"),
+    }
+    export_filename = "roles"
     search_fields = ["user__username"]
     list_per_page = 50
     copy_view_enabled = False

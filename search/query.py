@@ -4,13 +4,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.urls import reverse
+
 from portal.crypto import keyed_hash
 from portal.models import Role
 from portal.roles import user_scope
 from portal.validators import normalise_mobile
 from search.backends import get_backend
 from search.base import SearchQuery, SearchResults, Visibility
-from search.registry import grid_worker_types
+from search.registry import get_type, grid_worker_types
 from search.text import query_tokens
 
 PER_PAGE = 20
@@ -85,7 +87,21 @@ def search(
         limit=per_page,
     )
     results = get_backend().search(query)
+    _links_for(user, results)
     num_pages = max(1, min(MAX_PAGES, -(-results.total // per_page)))
     return SearchPage(
         results=results, page=page, num_pages=num_pages, per_page=per_page, query=query
     )
+
+
+def _links_for(user, results: SearchResults) -> None:
+    """Hits link into the admin only for those who may open it: anyone else
+    (a member finding their own record) goes to the type's owner page, or gets
+    no link, never an admin URL that sends them round the sign-in page."""
+    if user is not None and user.has_perm("wagtailadmin.access_admin"):
+        return
+    admin = reverse("wagtailadmin_home")
+    for hit in results.hits:
+        if hit.url.startswith(admin):
+            name = get_type(hit.doc_type).owner_url_name
+            hit.url = reverse(name) if name else ""

@@ -29,6 +29,10 @@ class SearchType:
     # Grid workers (网格员) see this type's documents under their grids (by
     # grid_path), besides whoever the visibility fields admit.
     grid_workers: bool = False
+    # Where a hit links for a viewer who cannot open the admin: a URL name (a
+    # member's own record → "me"). Such a viewer sees a private record only as
+    # its owner; without it, the hit is shown without a link.
+    owner_url_name: str = ""
 
     def build(self, obj) -> dict:
         doc = {

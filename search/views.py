@@ -1,13 +1,18 @@
 import logging
+import secrets
+import time as clock
 from datetime import datetime, time
+from urllib.parse import urlencode
 
 from django import forms
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.http import QueryDict
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import Page
 
+from portal.masking import contains_private_number
 from search.query import PER_PAGE, search
 from search.registry import search_types
 
@@ -42,10 +47,71 @@ def _aware(day, at):
     return timezone.make_aware(datetime.combine(day, at)) if day else None
 
 
+# A query that holds a full ID or mobile number never travels in a URL (access
+# logs, browser history, Referer): the form posts, and the results are a GET with
+# an opaque token that names the query kept in the session for a while.
+_STASH_KEY = "search_stash"
+STASH_SECONDS = 30 * 60
+_STASH_SIZE = 10
+_QUERY_FIELDS = ("q", "type", "grid", "date_from", "date_to")
+
+
+def _query_only(data) -> QueryDict:
+    kept = QueryDict(mutable=True)
+    for name in _QUERY_FIELDS:
+        values = [v for v in data.getlist(name) if v]
+        if values:
+            kept.setlist(name, values)
+    return kept
+
+
+def _results_redirect(request, data):
+    """Post/redirect/get: plain words in the URL as usual, a private number behind
+    a token."""
+    query = _query_only(data)
+    if not contains_private_number(query.get("q", "")):
+        return redirect(f"{request.path}?{query.urlencode()}" if query else request.path)
+    now = clock.time()
+    stash = {
+        token: entry
+        for token, entry in request.session.get(_STASH_KEY, {}).items()
+        if entry["expires"] > now
+    }
+    token = secrets.token_urlsafe(16)
+    stash[token] = {"query": query.urlencode(), "expires": now + STASH_SECONDS}
+    newest = sorted(stash.items(), key=lambda item: item[1]["expires"])[-_STASH_SIZE:]
+    request.session[_STASH_KEY] = dict(newest)
+    return redirect(f"{request.path}?{urlencode({'t': token})}")
+
+
+def _stashed_query(request) -> QueryDict | None:
+    entry = request.session.get(_STASH_KEY, {}).get(request.GET.get("t", ""))
+    if entry is None or entry["expires"] <= clock.time():
+        return None
+    query = QueryDict(entry["query"], mutable=True)
+    if request.GET.get("page"):
+        query["page"] = request.GET["page"]
+    return query
+
+
 def search_view(request, template="search/search.html"):
     """The portal's search page: phone-friendly, facets as filters, paginated."""
-    form = SearchForm(request.GET or None)
-    context = {"form": form, "labels": {t.name: t.label for t in search_types()}}
+    if request.method == "POST":
+        return _results_redirect(request, request.POST)
+    if contains_private_number(request.GET.get("q", "")):
+        # An old link or a hand-made URL: take the number out of the address bar.
+        return _results_redirect(request, request.GET)
+    data = request.GET
+    expired = False
+    if "t" in request.GET:
+        data = _stashed_query(request)
+        expired = data is None
+    form = SearchForm(data or None)
+    context = {
+        "form": form,
+        "labels": {t.name: t.label for t in search_types()},
+        "expired": expired,
+    }
     if form.is_valid() and form.cleaned_data.get("q", "").strip():
         data = form.cleaned_data
         grid = Page.objects.filter(pk=data["grid"]).first() if data.get("grid") else None

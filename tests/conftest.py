@@ -1,11 +1,37 @@
 import shutil
+import time
 from types import SimpleNamespace
 
 import pytest
+from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+from django.test import Client
 
 from portal.models import Role
 from portal.services import role_assign
 from tests.factories import activate_totp, build_tree, make_member, make_user
+
+
+@pytest.fixture(autouse=True)
+def _force_login_is_a_full_sign_in(monkeypatch):
+    """``client.force_login(user)`` stands for the whole allauth sign-in, as the
+    session records it: the password and, for a user with TOTP, the second factor.
+    Password-only sessions are made in tests/portal/test_auth_doors.py."""
+    from allauth.mfa.models import Authenticator
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        session = self.session
+        now = time.time()
+        records = [{"method": "password", "at": now, "username": user.get_username()}]
+        if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            records.append({"method": "mfa", "at": now, "type": "totp"})
+        session[AUTHENTICATION_METHODS_SESSION_KEY] = records
+        session["account_authentication_methods_user"] = str(user.pk)
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 @pytest.fixture
@@ -87,6 +113,17 @@ def _chinese_first():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttles and rate limits count in the cache (local memory in tests):
+    each test starts and ends with none, so one test's lockout never leaks."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -33,11 +33,11 @@ from branches.import_views import (
 )
 from branches.models import DistrictPage, GridBranchPage, GridPage
 from portal.audit import audit_record
+from portal.exports import XLSX_CONTENT_TYPE, attachment_header
 from portal.masking import mask_address
 from portal.models import AuditEntry
 from portal.roles import path_q, requests_visible_to, user_scope
 from volunteers.models import ServiceRequest
-from volunteers.report_views import attachment_header
 from volunteers.request_records import (
     AGE_BUCKETS,
     BUSY_DAYS,
@@ -335,7 +335,7 @@ def requests_export(request):
     day = timezone.localdate().strftime("%Y%m%d")
     response = HttpResponse(
         requests_workbook(qs),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        content_type=XLSX_CONTENT_TYPE,
     )
     response["Content-Disposition"] = attachment_header(
         f"{_('Service requests')}-{day}.xlsx", f"service-requests-{day}.xlsx"

@@ -10,7 +10,6 @@ gets a 403 page that names nothing of the branch asked for.
 
 import datetime as dt
 from io import BytesIO
-from urllib.parse import quote
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage
@@ -30,6 +29,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from branches.models import GridBranchPage
 from branches.wagtail_hooks import _branch_choices
 from portal.audit import audit_record
+from portal.exports import XLSX_CONTENT_TYPE, attachment_header, xlsx_row
 from portal.models import AuditEntry
 from portal.roles import user_scope
 from volunteers.selectors import (
@@ -226,11 +226,6 @@ report_view = ReportView.as_view()
 # --- Excel ------------------------------------------------------------------------------------------
 
 
-def attachment_header(filename: str, fallback: str) -> str:
-    """Content-Disposition with an ASCII fallback and the UTF-8 name (RFC 5987)."""
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
-
-
 def _naive_local(value: dt.datetime) -> dt.datetime:
     return timezone.localtime(value).replace(tzinfo=None)
 
@@ -248,33 +243,39 @@ def report_workbook(filters: ReportFilters) -> bytes:
     shifts = book.active
     shifts.title = _("Shifts")
     shifts.append(
-        [
-            _("Duty"),
-            _("Building group"),
-            _("Starts at"),
-            _("Places"),
-            _("Minimum needed"),
-            _("Confirmed"),
-            _("On the waitlist"),
-            _("Checked in"),
-            _("Fill rate"),
-            _("Below minimum"),
-        ]
+        xlsx_row(
+            shifts,
+            [
+                _("Duty"),
+                _("Building group"),
+                _("Starts at"),
+                _("Places"),
+                _("Minimum needed"),
+                _("Confirmed"),
+                _("On the waitlist"),
+                _("Checked in"),
+                _("Fill rate"),
+                _("Below minimum"),
+            ],
+        )
     )
     for shift in shift_fill_rates(**scope).iterator():
         shifts.append(
-            [
-                shift.duty.title,
-                shift.duty.group.title if shift.duty.group else "",
-                _naive_local(shift.starts_at),
-                shift.capacity,
-                shift.minimum,
-                shift.confirmed,
-                shift.waitlisted,
-                shift.checked_in,
-                round(shift.fill_rate, 4),
-                _("Yes") if shift.below_minimum else "",
-            ]
+            xlsx_row(
+                shifts,
+                [
+                    shift.duty.title,
+                    shift.duty.group.title if shift.duty.group else "",
+                    _naive_local(shift.starts_at),
+                    shift.capacity,
+                    shift.minimum,
+                    shift.confirmed,
+                    shift.waitlisted,
+                    shift.checked_in,
+                    round(shift.fill_rate, 4),
+                    _("Yes") if shift.below_minimum else "",
+                ],
+            )
         )
     for row in shifts.iter_rows(min_row=2, min_col=3, max_col=3):
         row[0].number_format = "yyyy-mm-dd hh:mm"
@@ -283,27 +284,33 @@ def report_workbook(filters: ReportFilters) -> bytes:
 
     people = book.create_sheet(_("People"))
     people.append(
-        [
-            _("Name"),
-            _("Times signed up"),
-            _("Attended"),
-            _("No-shows"),
-            _("Late cancellations"),
-            _("Hours"),
-            _("Points"),
-        ]
+        xlsx_row(
+            people,
+            [
+                _("Name"),
+                _("Times signed up"),
+                _("Attended"),
+                _("No-shows"),
+                _("Late cancellations"),
+                _("Hours"),
+                _("Points"),
+            ],
+        )
     )
     for person in people_served(**scope).iterator():
         people.append(
-            [
-                person.display_name,
-                person.sign_ups,
-                person.attended,
-                person.no_shows,
-                person.late_cancellations,
-                hours(person.minutes),
-                float(person.points),
-            ]
+            xlsx_row(
+                people,
+                [
+                    person.display_name,
+                    person.sign_ups,
+                    person.attended,
+                    person.no_shows,
+                    person.late_cancellations,
+                    hours(person.minutes),
+                    float(person.points),
+                ],
+            )
         )
 
     table = hours_by_group_and_month(
@@ -320,12 +327,12 @@ def report_workbook(filters: ReportFilters) -> bytes:
             _("%(month)d: points") % {"month": month},
         ]
     heading += [_("Year: hours"), _("Year: points")]
-    groups.append(heading)
+    groups.append(xlsx_row(groups, heading))
     for row in [*table.rows, table.totals]:
         values = [row.title if row is not table.totals else _("Total")]
         for cell in [*row.months, row.total]:
             values += [cell.hours, float(cell.points)]
-        groups.append(values)
+        groups.append(xlsx_row(groups, values))
 
     for sheet in (shifts, people, groups):
         for cell in sheet[1]:
@@ -369,7 +376,7 @@ def report_export(request):
     month = f"{filters.year}-{filters.month:02d}"
     response = HttpResponse(
         report_workbook(filters),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        content_type=XLSX_CONTENT_TYPE,
     )
     response["Content-Disposition"] = attachment_header(
         f"{_('Service statistics')}-{filters.branch.title}-{month}.xlsx",

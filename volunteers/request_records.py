@@ -68,6 +68,7 @@ from branches.importers import (
     import_example,
 )
 from branches.models import DistrictPage, GridBranchPage, GridPage
+from portal.exports import xlsx_row
 from portal.masking import mask_address, mask_name, mask_phone
 from portal.roles import user_scope
 from portal.validators import normalise_mobile
@@ -653,27 +654,30 @@ def requests_workbook(qs: QuerySet) -> bytes:
     sheet = book.active
     sheet.title = str(_("Service requests"))
     sheet.append(
-        [
-            _("Number"),
-            _("Title"),
-            _("Category"),
-            _("Source"),
-            _("Grid"),
-            _("Branch"),
-            _("Address"),
-            _("Resident"),
-            _("Phone"),
-            _("Starts at"),
-            _("Ends at"),
-            _("Urgency"),
-            _("People needed"),
-            _("Skills needed"),
-            _("Status"),
-            _("Recorded at"),
-            _("Accepted at"),
-            _("Completed at"),
-            _("Satisfied"),
-        ]
+        xlsx_row(
+            sheet,
+            [
+                _("Number"),
+                _("Title"),
+                _("Category"),
+                _("Source"),
+                _("Grid"),
+                _("Branch"),
+                _("Address"),
+                _("Resident"),
+                _("Phone"),
+                _("Starts at"),
+                _("Ends at"),
+                _("Urgency"),
+                _("People needed"),
+                _("Skills needed"),
+                _("Status"),
+                _("Recorded at"),
+                _("Accepted at"),
+                _("Completed at"),
+                _("Satisfied"),
+            ],
+        )
     )
     rows = (
         qs.select_related("grid", "branch")
@@ -684,34 +688,40 @@ def requests_workbook(qs: QuerySet) -> bytes:
     for request in rows.iterator(chunk_size=1000):
         if written == EXPORT_LIMIT:
             sheet.append(
-                [
-                    _("Only the first %(limit)d requests are here; narrow the filters.")
-                    % {"limit": EXPORT_LIMIT}
-                ]
+                xlsx_row(
+                    sheet,
+                    [
+                        _("Only the first %(limit)d requests are here; narrow the filters.")
+                        % {"limit": EXPORT_LIMIT}
+                    ],
+                )
             )
             break
         sheet.append(
-            [
-                request.pk,
-                request.title,
-                str(request.get_category_display()),
-                str(request.get_source_display()),
-                request.grid.title,
-                request.branch.title,
-                mask_address(request.address),
-                mask_name(request.requester_name),
-                mask_phone(request.requester_phone),
-                _naive_local(request.window_start),
-                _naive_local(request.window_end),
-                str(request.get_urgency_display()),
-                request.people_needed,
-                "、".join(s.name for s in request.skills.all()),
-                str(request.get_status_display()),
-                _naive_local(request.created_at),
-                _naive_local(request.accepted_at),
-                _naive_local(request.completed_at),
-                {True: _("Yes"), False: _("No")}.get(request.satisfied, ""),
-            ]
+            xlsx_row(
+                sheet,
+                [
+                    request.pk,
+                    request.title,
+                    str(request.get_category_display()),
+                    str(request.get_source_display()),
+                    request.grid.title,
+                    request.branch.title,
+                    mask_address(request.address),
+                    mask_name(request.requester_name),
+                    mask_phone(request.requester_phone),
+                    _naive_local(request.window_start),
+                    _naive_local(request.window_end),
+                    str(request.get_urgency_display()),
+                    request.people_needed,
+                    "、".join(s.name for s in request.skills.all()),
+                    str(request.get_status_display()),
+                    _naive_local(request.created_at),
+                    _naive_local(request.accepted_at),
+                    _naive_local(request.completed_at),
+                    {True: _("Yes"), False: _("No")}.get(request.satisfied, ""),
+                ],
+            )
         )
         written += 1
     bold = Font(bold=True)

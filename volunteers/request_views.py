@@ -15,20 +15,23 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
-from wagtail.images import get_image_model
-from wagtail.images.fields import WagtailImageField
 from wagtail.models import Page
 
 from branches.models import GridPage
+from portal import uploads
 from portal.audit import audit_record
+from portal.forms import ModelMultipleChoiceField
 from portal.masking import mask_address, mask_name, mask_phone
 from portal.models import AuditEntry, Role
 from portal.roles import path_q, user_scope, visible_to
+from portal.uploads import UploadField, private_file_response
+from portal.validators import validate_phone
 from volunteers import dispatch
 from volunteers.matching import rank_candidates
 from volunteers.models import Offer, RequestPhoto, ServiceRequest, Skill
@@ -39,6 +42,8 @@ PER_PAGE = 20
 # is thousands); the rest are reached by recording from a narrower role.
 MAX_GRIDS = 200
 MAX_PHOTOS = 3
+# A request's time window lies within this of now (no window ending in 9999).
+MAX_WINDOW_AHEAD = dt.timedelta(days=366)
 # Candidates shown to the dispatcher, and the most people offered in one go.
 CANDIDATES = 10
 MAX_CHOSEN = 20
@@ -111,15 +116,15 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
-class PhotosField(WagtailImageField):
-    """Up to ``MAX_PHOTOS`` images, each checked for type and size by Wagtail's
-    image field; the errors name the file."""
+class PhotosField(UploadField):
+    """Up to ``MAX_PHOTOS`` photos, each checked and re-encoded by the upload
+    rules (``portal.uploads``); the errors name the file."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault(
             "widget", MultipleFileInput(attrs={"accept": "image/*", "multiple": True})
         )
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, kind=uploads.IMAGE, **kwargs)
 
     def clean(self, data, initial=None):
         files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
@@ -174,16 +179,12 @@ class RequestForm(forms.Form):
         help_text=gettext_lazy("Stored encrypted; volunteers see it masked."),
     )
     requester_name = forms.CharField(label=gettext_lazy("Resident"), max_length=50, required=False)
-    requester_phone = forms.RegexField(
+    requester_phone = forms.CharField(
         label=gettext_lazy("Resident's phone"),
-        regex=r"^[0-9][0-9 \-]{5,18}[0-9]$",
+        max_length=20,
         required=False,
+        validators=[validate_phone],
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
-        error_messages={
-            "invalid": gettext_lazy(
-                "Give a phone number in digits, e.g. 13812345678 or 010-6512 3456."
-            )
-        },
     )
     description = forms.CharField(
         label=gettext_lazy("Details"),
@@ -226,13 +227,17 @@ class RequestForm(forms.Form):
             "max_value": gettext_lazy("Give how many people are needed (1–20)."),
         },
     )
-    skills = forms.ModelMultipleChoiceField(
+    skills = ModelMultipleChoiceField(
         label=gettext_lazy("Skills needed"),
         queryset=Skill.objects.order_by("name"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    photos = PhotosField(label=gettext_lazy("Photos"), required=False)
+    photos = PhotosField(
+        label=gettext_lazy("Photos"),
+        required=False,
+        help_text=gettext_lazy("JPG, PNG or WebP, up to 10 MB each."),
+    )
 
     field_order = [
         "title",
@@ -272,10 +277,13 @@ class RequestForm(forms.Form):
         cleaned = super().clean()
         start, end = cleaned.get("window_start"), cleaned.get("window_end")
         if start and end:
+            now = timezone.now()
             if end <= start:
                 self.add_error("window_end", _("The end must be after the start."))
-            elif end <= timezone.now():
+            elif end <= now:
                 self.add_error("window_end", _("This time window is already over."))
+            elif end > now + MAX_WINDOW_AHEAD or start < now - MAX_WINDOW_AHEAD:
+                self.add_error("window_end", _("The time window must lie within a year from now."))
         if cleaned.get("grid"):
             cleaned["grid"] = self.grids[cleaned["grid"]]
         if self.wishes_only:
@@ -285,19 +293,12 @@ class RequestForm(forms.Form):
 
 class CompleteForm(forms.Form):
     note = forms.CharField(max_length=1000, required=False)
-    photo = WagtailImageField(required=False)
+    photo = UploadField(kind=uploads.IMAGE, required=False)
 
 
 def _initial_window():
     start = timezone.localtime().replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=2)
     return {"window_start": start, "window_end": start + dt.timedelta(hours=2)}
-
-
-def _save_image(upload, *, user, title: str):
-    image = get_image_model()(title=title[:255], file=upload, uploaded_by_user=user)
-    image._set_image_file_metadata()
-    image.save()
-    return image
 
 
 # --- Pages ------------------------------------------------------------------------------------
@@ -394,9 +395,8 @@ def _record(request, data) -> ServiceRequest:
         people_needed=data["people_needed"],
         skills=data["skills"],
     )
-    for i, upload in enumerate(data["photos"]):
-        image = _save_image(upload, user=request.user, title=f"{created.title} {i + 1}")
-        RequestPhoto.objects.create(request=created, image=image, sort_order=i)
+    for i, photo in enumerate(data["photos"]):
+        RequestPhoto.objects.create(request=created, image=photo, sort_order=i)
     return created
 
 
@@ -433,9 +433,7 @@ def request_detail(request, pk):
             detail="request_detail",
             request=request,
         )
-    offers = sr.offers.select_related("user__member", "completion_photo").order_by(
-        "-round", "offered_at", "id"
-    )
+    offers = sr.offers.select_related("user__member").order_by("-round", "offered_at", "id")
     if not staff:
         offers = offers.filter(user=user)
     offers = list(offers[:MAX_ROWS])
@@ -460,7 +458,7 @@ def request_detail(request, pk):
             "phone": sr.requester_phone if staff else mask_phone(sr.requester_phone),
             "resident": sr.requester_name if staff else mask_name(sr.requester_name),
             "recorder": display_name(sr.created_by) if sr.created_by else "",
-            "photos": sr.photos.select_related("image").order_by("sort_order")[: MAX_PHOTOS * 2],
+            "photos": sr.photos.order_by("sort_order")[: MAX_PHOTOS * 2],
             "events": events,
             "offers": offers,
             "taken": taken,
@@ -473,6 +471,25 @@ def request_detail(request, pk):
             "statuses": Status,
         },
     )
+
+
+@login_required
+def request_photo(request, pk, photo_pk):
+    """A photo of a request, for those who may see the request (a 404 otherwise)."""
+    sr = _visible_request(request.user, pk)
+    photo = get_object_or_404(RequestPhoto.objects.exclude(image=""), request=sr, pk=photo_pk)
+    return private_file_response(photo.image, download_name=f"request-{sr.pk}-{photo.pk}")
+
+
+@login_required
+def offer_photo(request, pk, offer_pk):
+    """The photo a volunteer finished a task with: for the grid's staff and the
+    volunteer, as the request's page lists the offers."""
+    sr = _visible_request(request.user, pk)
+    offer = get_object_or_404(sr.offers.exclude(completion_photo=""), pk=offer_pk)
+    if offer.user_id != request.user.pk and not is_grid_staff(request.user, sr):
+        raise Http404
+    return private_file_response(offer.completion_photo, download_name=f"task-{offer.pk}")
 
 
 # --- Actions on a request ---------------------------------------------------------------------
@@ -655,18 +672,11 @@ def task_complete(request, pk):
     form = CompleteForm(request.POST, request.FILES)
     if not form.is_valid():
         raise ValidationError([m for errors in form.errors.values() for m in errors])
-    upload = form.cleaned_data["photo"]
-    image = None
-    try:
-        with transaction.atomic():
-            if upload:
-                image = _save_image(upload, user=request.user, title=offer.request.title)
-            dispatch.task_complete(
-                offer=offer, user=request.user, note=form.cleaned_data["note"], photo=image
-            )
-    except ValidationError:
-        if image is not None:
-            image.file.delete(save=False)  # the row went with the transaction; the file too
-        raise
+    dispatch.task_complete(
+        offer=offer,
+        user=request.user,
+        note=form.cleaned_data["note"],
+        photo=form.cleaned_data["photo"] or None,
+    )
     messages.success(request, _("“%(title)s” is done. Thank you!") % {"title": offer.request.title})
     return redirect("my_tasks")

@@ -10,11 +10,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import scheduling
+from portal.models import Role, RoleAssignment
 from portal.notify import notify_on_commit
 from portal.roles import can_access, member_of, user_scope
 from volunteers import tokens
@@ -182,6 +184,23 @@ def _distance_m(lat1, lon1, lat2, lon2) -> float:
     return 2 * 6_371_000 * math.asin(math.sqrt(a))
 
 
+def _position(latitude, longitude) -> tuple[float, float]:
+    """The phone's position as numbers, refused unless finite and on the globe
+    (``nan`` compares false with everything, so it would pass any radius)."""
+    try:
+        lat, lon = float(latitude), float(longitude)
+    except (TypeError, ValueError, OverflowError):
+        raise ValidationError(_("Your location could not be read.")) from None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValidationError(
+            _(
+                "Your location could not be read: latitude must be between -90 and 90, "
+                "longitude between -180 and 180."
+            )
+        )
+    return lat, lon
+
+
 def _check_place(duty: Duty, latitude, longitude) -> None:
     if not duty.require_location:
         return
@@ -189,10 +208,7 @@ def _check_place(duty: Duty, latitude, longitude) -> None:
         raise ValidationError(
             _("This duty checks people in on the spot: allow the browser to use your location.")
         )
-    try:
-        distance = _distance_m(duty.latitude, duty.longitude, latitude, longitude)
-    except (TypeError, ValueError):
-        raise ValidationError(_("Your location could not be read.")) from None
+    distance = _distance_m(duty.latitude, duty.longitude, *_position(latitude, longitude))
     if distance > duty.radius_m:
         raise ValidationError(
             _("You are about %(distance)d m from %(place)s; check-in works within %(radius)d m.")
@@ -225,10 +241,10 @@ def shift_check(
     6 digits). Returns the record, the action ("in"/"out") and whether it had
     already been done (a replay changes nothing). Refusals are ValidationErrors
     and record nothing."""
-    action = (
-        tokens.verify_token(shift.pk, token) if token else tokens.verify_digits(shift.pk, digits)
-    )
     shift = Shift.objects.select_related("duty").get(pk=shift.pk)
+    action = tokens.verify(
+        shift.pk, user=user, token=token, digits=digits, on_lockout=lambda: _alert(shift)
+    )
     now = timezone.now()
     if shift.cancelled:
         raise ValidationError(_("This shift has been called off."))
@@ -244,6 +260,22 @@ def shift_check(
             )
         return _check_in(shift, user, signup, now)
     return _check_out(shift, user, now)
+
+
+def shift_organisers(shift: Shift) -> list:
+    """Who is told about a shift's check-in: the duty's author, the secretaries
+    of its branch and the leaders of its building group."""
+    units = Q(role=Role.BRANCH_SECRETARY, page_id=shift.duty.branch_id)
+    if shift.duty.group_id:
+        units |= Q(role=Role.GROUP_LEADER, page_id=shift.duty.group_id)
+    users = [a.user for a in RoleAssignment.objects.filter(units).select_related("user")]
+    return [shift.duty.created_by, *users]
+
+
+def _alert(shift: Shift) -> None:
+    tokens.alert_organisers(
+        shift_organisers(shift), what=str(shift), url=reverse("volunteer_shift", args=[shift.pk])
+    )
 
 
 def _check_in(shift, user, signup, now):

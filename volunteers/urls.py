@@ -35,6 +35,16 @@ urlpatterns = [
     path("requests/", request_views.request_list, name="request_list"),
     path("requests/new/", request_views.request_new, name="request_new"),
     path("requests/<int:pk>/", request_views.request_detail, name="request_detail"),
+    path(
+        "requests/<int:pk>/photos/<int:photo_pk>/",
+        request_views.request_photo,
+        name="request_photo",
+    ),
+    path(
+        "requests/<int:pk>/offers/<int:offer_pk>/photo/",
+        request_views.offer_photo,
+        name="offer_photo",
+    ),
     path("requests/<int:pk>/dispatch/", request_views.request_dispatch, name="request_dispatch"),
     path("requests/<int:pk>/review/", request_views.request_review, name="request_review"),
     path("requests/<int:pk>/return/", request_views.request_return, name="request_return"),

@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from alliance.models.partners import Partner
+from portal import uploads
+from portal.uploads import PrivateFileField
 
 
 class Alliance(models.Model):
@@ -128,10 +130,7 @@ class AgendaItem(models.Model):
         Partner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     background = models.TextField(_("background"), blank=True)
-    attachment = models.ForeignKey(
-        "wagtaildocs.Document", verbose_name=_("attachment"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
-    )  # fmt: skip
+    attachment = PrivateFileField(_("attachment"), kind=uploads.ANY, blank=True)
     minutes_allotted = models.PositiveSmallIntegerField(_("minutes allotted"), default=15)
     position = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(
@@ -295,10 +294,7 @@ class ActionProgress(models.Model):
     action = models.ForeignKey(ActionItem, on_delete=models.CASCADE, related_name="progress")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     note = models.TextField(_("progress"))
-    evidence = models.ForeignKey(
-        "wagtaildocs.Document", verbose_name=_("evidence"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
-    )  # fmt: skip
+    evidence = PrivateFileField(_("evidence"), kind=uploads.ANY, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,7 +11,9 @@ from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from modelcluster.models import ClusterableModel
 from wagtail.models import Orderable
 
+from portal import uploads
 from portal.crypto import EncryptedTextField
+from portal.uploads import PrivateFileField
 
 
 class Partner(ClusterableModel):
@@ -72,10 +74,7 @@ class Agreement(models.Model):
     starts_on = models.DateField(_("from"))
     ends_on = models.DateField(_("until"))
     commitments = models.TextField(_("commitments"))
-    signed_file = models.ForeignKey(
-        "wagtaildocs.Document", verbose_name=_("signed agreement"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
-    )  # fmt: skip
+    signed_file = PrivateFileField(_("signed agreement"), kind=uploads.ANY, blank=True)
     signed_on = models.DateField(_("signed on"), null=True, blank=True)
 
     class Meta:

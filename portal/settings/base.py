@@ -8,7 +8,13 @@ import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-tongxin")
+# Development keys, published with the code: portal/checks.py refuses them
+# outside DEBUG, so production must set its own.
+DEV_SECRET_KEY = "dev-only-not-secret-tongxin"
+DEV_FIELD_ENCRYPTION_KEY = "RIGw0NwIETbZVbbsfpSXDZTt_Z0GmrIKRqduaK8gIDc="
+DEV_FIELD_HASH_KEY = "dev-only-hash-key"
+
+SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
 DEBUG = False
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 
@@ -46,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.csp.PortalCSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.RequireMFAMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
@@ -164,19 +172,26 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tongxin@localhost")
 # --- Private data -------------------------------------------------------------
 # Fernet key(s) for field encryption, comma-separated, newest first (rotation).
 FIELD_ENCRYPTION_KEYS = [
-    k
-    for k in os.environ.get(
-        "FIELD_ENCRYPTION_KEY", "RIGw0NwIETbZVbbsfpSXDZTt_Z0GmrIKRqduaK8gIDc="
-    ).split(",")
-    if k
+    k for k in os.environ.get("FIELD_ENCRYPTION_KEY", DEV_FIELD_ENCRYPTION_KEY).split(",") if k
 ]
 # Key for the keyed hash (HMAC-SHA256) kept beside each ciphertext for exact lookup.
-FIELD_HASH_KEY = os.environ.get("FIELD_HASH_KEY", "dev-only-hash-key")
+FIELD_HASH_KEY = os.environ.get("FIELD_HASH_KEY", DEV_FIELD_HASH_KEY)
+# Earlier hash key(s), comma-separated, while `manage.py rotate_field_keys`
+# recomputes the hash columns: lookups also try them (see portal/crypto.py).
+FIELD_HASH_KEYS_PREVIOUS = [
+    k for k in os.environ.get("FIELD_HASH_KEY_PREVIOUS", "").split(",") if k
+]
 
 # --- Accounts (django-allauth) -------------------------------------------------
 ACCOUNT_ADAPTER = "portal.accounts.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email", "phone"}
-ACCOUNT_SIGNUP_FIELDS = ["phone", "username*", "password1*", "password2*"]
+# No username at sign-up: "this name is taken" would tell anyone which accounts
+# exist. The mobile number (verified by SMS; allauth answers alike whether it is
+# known) is how people sign in; the account gets a random username.
+ACCOUNT_SIGNUP_FIELDS = ["phone", "password1*", "password2*"]
+# allauth warns that username sign-in is on while sign-up asks for none: on
+# purpose, accounts an administrator makes (and the demo's) sign in by username.
+SILENCED_SYSTEM_CHECKS = ["account.W001"]
 ACCOUNT_FORMS = {"signup": "portal.forms.SignupForm"}
 ACCOUNT_PHONE_VERIFICATION_ENABLED = True
 # Six digits, as Chinese SMS codes are.
@@ -187,6 +202,10 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
     "verify_phone": "1/30s/key,3/m/ip",
 }
+# Behind N reverse proxies the client is the N-th address from the right of
+# X-Forwarded-For; rate limits and the audit log both read it (portal.audit.client_ip).
+# 0 (no proxy) uses REMOTE_ADDR and ignores the header, which a client can forge.
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/me/"
@@ -198,8 +217,27 @@ TONGXIN_SMS_SENDER = os.environ.get("SMS_SENDER", "portal.sms.ConsoleSMSSender")
 # --- Wagtail -------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "同心 Tongxin"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
-# The admin signs in through allauth, so it shares throttling and MFA with the portal.
-WAGTAILADMIN_LOGIN_URL = LOGIN_URL
+# The admin and restricted pages sign in through allauth, so they share its
+# throttling and MFA; Wagtail's own password change and reset are switched off
+# (portal/urls.py shadows their routes) and so are shared-password restrictions.
+# The admin's sign-in URL is portal.views.admin_sign_in: it sends the signed-out
+# to allauth and shows the signed-in without a staff role a "no access" page.
+WAGTAILADMIN_LOGIN_URL = "/admin/login/"
+WAGTAIL_FRONTEND_LOGIN_URL = LOGIN_URL
+WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
+WAGTAIL_PASSWORD_RESET_ENABLED = False
+WAGTAIL_PRIVATE_PAGE_OPTIONS = {"SHARED_PASSWORD": False}
+WAGTAILDOCS_PRIVATE_COLLECTION_OPTIONS = {"SHARED_PASSWORD": False}
+# Uploads (portal/uploads.py keeps the same lists for our own forms): documents
+# are always served through Wagtail's view (collection restrictions, nosniff,
+# CSP), never as a /media/ URL; only PDFs open in the browser.
+WAGTAILDOCS_EXTENSIONS = ["pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp"]
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
+WAGTAILDOCS_INLINE_CONTENT_TYPES = ["application/pdf"]
+WAGTAILIMAGES_EXTENSIONS = ["jpg", "jpeg", "png", "webp"]
+WAGTAILIMAGES_MAX_IMAGE_PIXELS = 40_000_000
+# Admin uploads are re-encoded without EXIF like every other photo.
+WAGTAILIMAGES_IMAGE_FORM_BASE = "portal.image_form.ImageForm"
 WAGTAIL_I18N_ENABLED = False
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAIL_ENABLE_UPDATE_CHECK = False
@@ -220,16 +258,66 @@ TONGXIN_SEARCH_BACKEND = os.environ.get(
 TONGXIN_SEARCH_INDEX = os.environ.get("SEARCH_INDEX", "tongxin")
 TONGXIN_ES_ANALYZER = os.environ.get("ES_ANALYZER", "auto")
 
+# Every handler masks full ID and mobile numbers (a URL in "Not Found: /search/?q=…",
+# the runserver and gunicorn access lines, the admins' error e-mail): see
+# portal/log_filters.py. Django's request errors also go to the console (stderr).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "mask_private_numbers": {"()": "portal.log_filters.MaskPrivateNumbers"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["mask_private_numbers"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["mask_private_numbers"],
+        },
+        "mail_admins": {
+            "level": "ERROR",
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false", "mask_private_numbers"],
+        },
+    },
     "loggers": {
         "tongxin": {"handlers": ["console"], "level": "INFO"},
+        "django": {"handlers": ["console", "mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+DEFAULT_EXCEPTION_REPORTER = "portal.log_filters.MaskedExceptionReporter"
 
 X_FRAME_OPTIONS = "SAMEORIGIN"
+
+# Content-Security-Policy (django-csp): scripts only from our own static files,
+# never inline (no <script> blocks, no on* attributes: behaviour goes in .js
+# files). Styles may be inline: Wagtail's admin and our templates set style
+# attributes, and a style cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'self'"],
+        "form-action": ["'self'"],
+    },
+}
+# Wagtail 8's admin still writes inline <script> elements (see portal/csp.py):
+# added to the policy on the admin's pages only.
+TONGXIN_CSP_ADMIN_UPDATE = {"script-src": ["'unsafe-inline'"]}
 
 # --- Notifications and reminders -------------------------------------------------
 # Extra channels besides the inbox and email: dotted paths of callables

@@ -31,7 +31,10 @@ SECURE_HSTS_PRELOAD = os.environ.get("SECURE_HSTS_PRELOAD", "0") == "1"
 # Submitting a domain to the browsers' HSTS preload list is hard to undo and is the
 # district's call (it covers every subdomain), so preload is opt-in and its
 # reminder (security.W021) is silenced unless it is switched on.
-SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SILENCED_SYSTEM_CHECKS = [  # noqa: F405
+    *SILENCED_SYSTEM_CHECKS,  # noqa: F405
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

@@ -579,9 +579,9 @@ def test_attachments_are_served_only_through_the_meeting(alliance, users, client
         f"/alliance/meetings/{meeting.pk}/propose/",
         {"title": "x", "minutes_allotted": "5", "attachment": SimpleUploadedFile("a.exe", b"MZ")},
     )
-    assert "附件须为 PDF" in client.get(refused["Location"]).content.decode()
-    # Wagtail's own document address does not open it.
-    assert client.get(item.attachment.url).status_code in (302, 403)
+    assert "请上传照片" in client.get(refused["Location"]).content.decode()
+    # No /media/ address opens it (private files are not routed).
+    assert client.get(item.attachment.url).status_code == 404
     client.force_login(alliance.shop_user)
     assert client.get(url).status_code == 404
     page = client.post(

@@ -517,7 +517,7 @@ def test_progress_only_by_the_right_people(client, al, users):
     assert action.status == "done" and action.done_at is not None
     page = client.get(f"/alliance/actions/{action.pk}/").content.decode()
     assert "操场已开放，签订停车协议" in page and "佐证材料" in page and "完成" in page
-    evidence = ActionProgress.objects.get(evidence__isnull=False)
+    evidence = ActionProgress.objects.exclude(evidence="").get()
     assert client.get(f"/alliance/actions/progress/{evidence.pk}/evidence/").status_code == 200
     client.force_login(users.secretary_b)
     assert client.get(f"/alliance/actions/progress/{evidence.pk}/evidence/").status_code == 404

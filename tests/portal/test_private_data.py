@@ -163,7 +163,7 @@ def test_reveal_is_audited_and_shows_one_value(client, users, members):
     assert member.id_number in body
     assert member.phone not in body
     entry = AuditEntry.objects.get(action=AuditEntry.Action.REVEAL)
-    assert entry.actor == users.secretary and entry.field == "id_number"
+    assert entry.actor == users.secretary and entry.field_name == "id_number"
     assert entry.object_id == str(member.pk)
 
 

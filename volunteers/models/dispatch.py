@@ -12,7 +12,9 @@ from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.models import Orderable
 
+from portal import uploads
 from portal.crypto import EncryptedTextField
+from portal.uploads import PrivateFileField
 from volunteers.models.duties import Skill
 
 
@@ -126,9 +128,7 @@ class ServiceRequest(ClusterableModel):
 
 class RequestPhoto(Orderable):
     request = ParentalKey(ServiceRequest, on_delete=models.CASCADE, related_name="photos")
-    image = models.ForeignKey(
-        "wagtailimages.Image", verbose_name=_("photo"), on_delete=models.CASCADE, related_name="+"
-    )
+    image = PrivateFileField(_("photo"), kind=uploads.IMAGE)
     caption = models.CharField(_("caption"), max_length=100, blank=True)
 
     def __str__(self):
@@ -190,10 +190,7 @@ class Offer(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     completion_note = models.TextField(_("what was done"), blank=True)
-    completion_photo = models.ForeignKey(
-        "wagtailimages.Image", verbose_name=_("photo"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
-    )  # fmt: skip
+    completion_photo = PrivateFileField(_("photo"), kind=uploads.IMAGE, blank=True)
 
     class Meta:
         verbose_name = _("offer")

@@ -1,0 +1,42 @@
+"""Logs and error reports that never carry a full ID number or mobile number.
+
+Request paths and query strings reach the logs (``django.request``,
+``django.server``, gunicorn's access log when configured through ``LOGGING``)
+and the error reports mailed to the administrators; a number typed into a URL
+would be kept there in clear. ``MaskPrivateNumbers`` sits on every handler in
+``LOGGING`` and ``MaskedExceptionReporter`` is ``DEFAULT_EXCEPTION_REPORTER``.
+"""
+
+import logging
+
+from django.views.debug import ExceptionReporter
+
+from portal.masking import mask_private_numbers
+
+
+class MaskPrivateNumbers(logging.Filter):
+    """Mask ID-number-like and mobile-like digit runs in a record's message and
+    traceback text before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_private_numbers(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_private_numbers(record.exc_text)
+        return True
+
+
+class MaskedExceptionReporter(ExceptionReporter):
+    """Django's error report (the admins' e-mail, the debug page) with every
+    ID-number-like and mobile-like run masked: the URL, GET and POST values,
+    headers and local variables alike."""
+
+    def get_traceback_html(self):
+        return mask_private_numbers(super().get_traceback_html())
+
+    def get_traceback_text(self):
+        return mask_private_numbers(super().get_traceback_text())
