@@ -65,7 +65,7 @@ def test_a_renamed_html_file_is_refused_by_its_content(client, tree, worker):
 def test_a_pixel_bomb_is_refused_before_decoding(client, tree, worker):
     response = record_with_photo(client, tree, worker, pixel_bomb())
     page = response.content.decode()
-    assert response.status_code == 200 and "图片像素过大" in page
+    assert response.status_code == 200 and "图片尺寸过大" in page
     assert not RequestPhoto.objects.exists()
 
 
