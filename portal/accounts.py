@@ -1,7 +1,6 @@
 """django-allauth adapter: sign-in by username, email or mobile number, and
 linking a new account to its member record once the number is verified."""
 
-import re
 import secrets
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -15,9 +14,7 @@ from portal.audit import client_ip
 from portal.crypto import keyed_hashes
 from portal.models import UserPhone
 from portal.sms import get_sms_sender
-from portal.validators import normalise_mobile, validate_mobile
-
-MOBILE = re.compile(r"^1\d{10}$")
+from portal.validators import is_mobile, normalise_mobile, validate_mobile
 
 
 def login_account(identifier: str):
@@ -26,7 +23,7 @@ def login_account(identifier: str):
     username (case-insensitive). None when no account matches."""
     identifier = (identifier or "").strip()
     mobile = normalise_mobile(identifier)
-    if MOBILE.match(mobile):
+    if is_mobile(mobile):
         record = UserPhone.objects.filter(phone_hash__in=keyed_hashes(mobile)).first()
         if record:
             return record.user_id

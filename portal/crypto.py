@@ -53,21 +53,16 @@ def keyed_hashes(value: str) -> list[str]:
     return list(dict.fromkeys(_hmac(key, value) for key in keys))
 
 
-def encrypted_with_current_key(token: str) -> bool:
-    """Whether a stored ciphertext already uses the first (newest) key alone."""
+def decrypt_for_rotation(token: str) -> tuple[str, str | None]:
+    """The clear value of a stored ciphertext, decrypted once, and its ciphertext
+    under the first (newest) key, or None when it already uses that key alone."""
     try:
-        _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS[:1])).decrypt(token.encode())
+        return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS[:1])).decrypt(
+            token.encode()
+        ).decode(), None
     except InvalidToken:
-        return False
-    return True
-
-
-def reencrypt(token: str) -> str:
-    """The ciphertext of the same value under the first key (MultiFernet.rotate)."""
-    try:
-        return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).rotate(token.encode()).decode()
-    except InvalidToken as exc:
-        raise ValueError("cannot decrypt a private field: wrong FIELD_ENCRYPTION_KEY?") from exc
+        clear = decrypt(token)
+        return clear, encrypt(clear)
 
 
 class EncryptedTextField(models.TextField):

@@ -41,8 +41,14 @@ def validate_id_number(value: str) -> None:
         raise ValidationError(_("The ID number's check digit is wrong."), code="id_check_digit")
 
 
+def is_mobile(value: str) -> bool:
+    """Whether ``value`` is a mainland mobile number as stored: 11 digits from 13…
+    to 19… (normalise what people typed with ``normalise_mobile`` first)."""
+    return bool(_PHONE_RE.match(value or ""))
+
+
 def validate_mobile(value: str) -> None:
-    if not _PHONE_RE.match((value or "").strip()):
+    if not is_mobile((value or "").strip()):
         raise ValidationError(
             _("The mobile number must be 11 digits starting with 13–19."), code="mobile_format"
         )
@@ -61,9 +67,9 @@ def validate_phone(value: str) -> str:
     group the digits; anything else (a date such as 2026-02-30, 20 digits) is
     refused. Returns the number as typed, trimmed."""
     value = (value or "").strip()
-    digits = re.sub(r"[ -]", "", value.removeprefix("+86"))
+    digits = normalise_mobile(value)
     if re.fullmatch(r"(\+86[ -]?)?\d+([ -]\d+)*", value) and (
-        _PHONE_RE.match(digits) or _LANDLINE_RE.match(digits)
+        is_mobile(digits) or _LANDLINE_RE.match(digits)
     ):
         return value
     raise ValidationError(

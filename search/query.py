@@ -9,7 +9,7 @@ from django.urls import reverse
 from portal.crypto import keyed_hash
 from portal.models import Role
 from portal.roles import user_scope
-from portal.validators import normalise_mobile
+from portal.validators import is_mobile, normalise_mobile
 from search.backends import get_backend
 from search.base import SearchQuery, SearchResults, Visibility
 from search.registry import get_type, grid_worker_types
@@ -18,7 +18,6 @@ from search.text import query_tokens
 PER_PAGE = 20
 MAX_PAGES = 50  # never page deeper than 1,000 hits
 _ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 # Roles that may find a record by its full ID number or phone.
 LOOKUP_ROLES = {Role.DISTRICT_ADMIN, Role.GRID_COORDINATOR, Role.BRANCH_SECRETARY}
 
@@ -49,7 +48,7 @@ def _lookup_hash(text: str, visibility: Visibility) -> str:
     if not visibility.may_lookup_private:
         return ""
     compact = normalise_mobile(text.strip())
-    if _ID_NUMBER.match(compact) or _MOBILE.match(compact):
+    if _ID_NUMBER.match(compact) or is_mobile(compact):
         return keyed_hash(compact)
     return ""
 

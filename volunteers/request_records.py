@@ -71,7 +71,7 @@ from branches.models import DistrictPage, GridBranchPage, GridPage
 from portal.exports import xlsx_row
 from portal.masking import mask_address, mask_name, mask_phone
 from portal.roles import user_scope
-from portal.validators import normalise_mobile
+from portal.validators import is_mobile, normalise_mobile
 from search.tasks import enqueue_sync
 from volunteers.models import Offer, RequestEvent, ServiceRequest, Skill
 
@@ -285,7 +285,7 @@ def _parse_phone(checker: _RowChecker, key: str) -> str:
     if not text:
         return ""
     mobile = normalise_mobile(text)
-    if re.fullmatch(r"1[3-9]\d{9}", mobile):
+    if is_mobile(mobile):
         return mobile
     compact = re.sub(r"[\s()（）]", "", text)
     if _LANDLINE.match(compact):

@@ -19,10 +19,8 @@ from django.db.models.functions import Cast
 from portal.crypto import (
     EncryptedTextField,
     KeyedHashField,
-    decrypt,
-    encrypted_with_current_key,
+    decrypt_for_rotation,
     keyed_hash,
-    reencrypt,
 )
 
 
@@ -49,9 +47,9 @@ def rotate_row(row: dict, encrypted, hashed, by_name) -> dict:
         token = row[field.attname]
         if not token:
             continue
-        if not encrypted_with_current_key(token):
-            changes[field.attname] = models.Value(reencrypt(token), output_field=models.TextField())
-        clear[field.name] = decrypt(token)
+        clear[field.name], rotated = decrypt_for_rotation(token)
+        if rotated is not None:
+            changes[field.attname] = models.Value(rotated, output_field=models.TextField())
     for field in hashed:
         source = by_name[field.source]
         value = (
