@@ -5,6 +5,11 @@ VENV ?= .venv
 DJANGO ?=
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
+# The address people open: every absolute link (QR codes, messages and emails,
+# calendar feeds) starts with it. `make run HOST=192.168.1.20:8080` gives
+# http://192.168.1.20:8080; a HOST that binds every interface needs it spelled out:
+# make run HOST=0.0.0.0:8080 PUBLIC_BASE_URL=http://192.168.1.20:8080
+PUBLIC_BASE_URL ?= http://$(HOST)
 
 .PHONY: run test install lint demo-seed messages clean
 
@@ -16,7 +21,11 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+run: export PUBLIC_BASE_URL := $(PUBLIC_BASE_URL)
 run: install
+	@case "$$PUBLIC_BASE_URL" in http://0.0.0.0*|http://0:*|http://\[::\]*) \
+	  echo "HOST=$(HOST) listens on every interface: add PUBLIC_BASE_URL=http://<this machine's address>:<port>" >&2; exit 2;; esac
+	@echo "Links and QR codes point to $$PUBLIC_BASE_URL"
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 	# The background worker publishes scheduled pages and sends reminders on time.

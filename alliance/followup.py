@@ -6,7 +6,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, Concat, NullIf, Trim
+from django.db.models.functions import Coalesce, NullIf
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -15,6 +15,7 @@ from alliance.access import alliances_run_by, partner_of
 from alliance.minutes import REMINDER_HOUR, live_actions
 from alliance.models import ActionItem, Alliance
 from portal.models import Role, RoleAssignment
+from portal.names import full_name_sql
 from portal.notify import notify_on_commit
 from portal.roles import path_q, user_scope
 from portal.scheduling import run_at
@@ -141,7 +142,6 @@ def followup_board(*, user, alliance: Alliance | None = None, today: dt.date | N
     ``alliance.minutes.person_name`` names people) and ``meeting_title`` — so a
     page of 200 builds 200 objects, not a thousand related ones."""
     today = today or timezone.localdate()
-    full_name = Trim(Concat(F("owner__first_name"), Value(" "), F("owner__last_name")))
     base = (
         board_actions(user, alliance)
         .only("id", "title", "status", "due_on", "done_at", "owner_id", "meeting_id")
@@ -150,7 +150,7 @@ def followup_board(*, user, alliance: Alliance | None = None, today: dt.date | N
             owner_name=Coalesce(
                 NullIf(F("owner__partner_contact__name"), Value("")),
                 F("owner__member__name"),
-                NullIf(full_name, Value("")),
+                full_name_sql("owner__"),
                 F("owner__username"),
                 Value(""),
             ),

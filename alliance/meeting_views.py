@@ -9,7 +9,6 @@ A meeting the viewer may not see is a 404, whoever they are."""
 
 import segno
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -28,6 +27,7 @@ from alliance.access import alliances_run_by, can_run, meetings_visible_to
 from alliance.models import AgendaItem, Invitation, JointMeeting
 from portal import uploads
 from portal.forms import ModelMultipleChoiceField
+from portal.links import absolute_url
 from portal.uploads import UploadField, private_file_response
 from volunteers import tokens
 
@@ -524,7 +524,7 @@ def meeting_code(request, pk):
     if not can_run(request.user, meeting):
         raise PermissionDenied
     code = tokens.current(meeting.pk, "in", purpose=meetings.TOKEN_PURPOSE)
-    url = settings.WAGTAILADMIN_BASE_URL.rstrip("/") + reverse("meeting_sign_in", args=[meeting.pk])
+    url = absolute_url(reverse("meeting_sign_in", args=[meeting.pk]))
     qr = segno.make(f"{url}?t={code.token}", error="m")
     return render(
         request,

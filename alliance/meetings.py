@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 
 import icalendar
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -35,7 +34,9 @@ from alliance.models import (
     PartnerContact,
 )
 from branches.calendars import SHANGHAI, CalendarItem, build_calendar
+from portal.links import absolute_url
 from portal.notify import notify_on_commit
+from search.tasks import index_later
 from volunteers import tokens
 from volunteers.services import display_name
 
@@ -111,8 +112,7 @@ def meeting_path(meeting: JointMeeting) -> str:
 
 def invite_ics_url(meeting: JointMeeting) -> str:
     """The absolute address of the meeting's .ics invitation (for messages)."""
-    base = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
-    return base + reverse("meeting_ics", args=[meeting.pk])
+    return absolute_url(reverse("meeting_ics", args=[meeting.pk]))
 
 
 # --- iCalendar --------------------------------------------------------------------------------
@@ -132,16 +132,11 @@ def _cal_address(user) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'tongxin:user:{user.pk}')}"
 
 
-def meeting_ics(meeting: JointMeeting, invitation: Invitation | None, request=None) -> bytes:
-    """The invitation as an iCalendar file: METHOD:REQUEST (METHOD:CANCEL once
-    cancelled), the convener as ORGANIZER, the invitee as the only ATTENDEE
-    (with their answer), a UID that never changes and the meeting's SEQUENCE,
-    times in Asia/Shanghai with its VTIMEZONE."""
-    url = meeting_path(meeting)
-    if request is not None:
-        url = request.build_absolute_uri(url)
-    cancelled = meeting.status == Status.CANCELLED
-    item = CalendarItem(
+def calendar_item(meeting: JointMeeting) -> CalendarItem:
+    """The meeting as a calendar event: the same UID and SEQUENCE in its
+    invitation file and in the invitee's personal feed."""
+    url = absolute_url(meeting_path(meeting))
+    return CalendarItem(
         uid=f"alliance-meeting-{meeting.pk}@tongxin",
         kind="meeting",
         label=_("Joint meeting"),
@@ -152,10 +147,20 @@ def meeting_ics(meeting: JointMeeting, invitation: Invitation | None, request=No
         description=_("%(alliance)s joint meeting. Agenda and answers: %(url)s")
         % {"alliance": meeting.alliance.name, "url": url},
         sequence=meeting.sequence,
-        cancelled=cancelled,
+        cancelled=meeting.status == Status.CANCELLED,
         url=url,
         stamp=timezone.now(),
+        link=meeting_path(meeting),
     )
+
+
+def meeting_ics(meeting: JointMeeting, invitation: Invitation | None, request=None) -> bytes:
+    """The invitation as an iCalendar file: METHOD:REQUEST (METHOD:CANCEL once
+    cancelled), the convener as ORGANIZER, the invitee as the only ATTENDEE
+    (with their answer), a UID that never changes and the meeting's SEQUENCE,
+    times in Asia/Shanghai with its VTIMEZONE."""
+    item = calendar_item(meeting)
+    cancelled = item.cancelled
     calendar = build_calendar(meeting.title, [item], start=meeting.starts_at, end=meeting.ends_at)
     # An invitation, not a subscribed feed.
     for key in ("method", "refresh-interval", "x-published-ttl"):
@@ -403,7 +408,7 @@ def agenda_carry_over(*, meeting: JointMeeting) -> list[AgendaItem]:
         .order_by("due_on", "id")
     )
     start = _next_position(meeting)
-    return AgendaItem.objects.bulk_create(
+    items = AgendaItem.objects.bulk_create(
         AgendaItem(
             meeting=meeting,
             title=(_("Follow-up: %(title)s") % {"title": action.title})[:150],
@@ -415,6 +420,10 @@ def agenda_carry_over(*, meeting: JointMeeting) -> list[AgendaItem]:
         )
         for i, action in enumerate(actions)
     )
+    if items:
+        # The meeting's document lists its agenda; bulk_create saves no meeting.
+        index_later(JointMeeting, [meeting.pk])
+    return items
 
 
 @transaction.atomic
@@ -622,6 +631,7 @@ def agenda_reorder(*, meeting: JointMeeting, by, order: Sequence[int]) -> None:
     for position, pk in enumerate(order, start=1):
         items[pk].position = position
     AgendaItem.objects.bulk_update(items.values(), ["position"])
+    index_later(JointMeeting, [meeting.pk])  # its document lists the agenda in order
 
 
 def agenda_move(*, item: AgendaItem, by, up: bool) -> None:

@@ -53,6 +53,7 @@ from alliance.models import (
     Project,
 )
 from branches.models import GridBranchPage
+from portal.links import absolute_url
 from portal.notify import notify_on_commit
 from portal.scheduling import run_at
 
@@ -599,10 +600,9 @@ def verify_token_version(minutes_id: int, token: str) -> int | None:
 def minutes_verify_url(minutes: Minutes, number: int | None = None) -> str:
     """The absolute address the printed minutes' QR code points to."""
     number = minutes.version if number is None else number
-    base = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
     with translation.override(settings.LANGUAGE_CODE):
         path = reverse("alliance_minutes_verify", args=[minutes.pk, verify_token(minutes, number)])
-    return base + path
+    return absolute_url(path)
 
 
 # --- Action items ---------------------------------------------------------------------------

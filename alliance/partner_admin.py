@@ -6,10 +6,12 @@ branches and grids they co-build with, and their agreements with the signed
 file as a Wagtail document. Coordinators and secretaries see, read-only, the
 partner units co-building with their units and those units' agreements."""
 
+import django_filters
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, ObjectList
 from wagtail.admin.ui.tables import Column
@@ -148,6 +150,16 @@ class PartnerViewSet(ModelViewSet):
         return ObjectList(panels, base_form_class=self.form_class).bind_to_model(Partner)
 
 
+class AgreementFilterSet(WagtailFilterSet):
+    partner__kind = django_filters.ChoiceFilter(
+        label=_("type of partner unit"), choices=Partner.Kind.choices
+    )
+
+    class Meta:
+        model = Agreement
+        fields = []
+
+
 class AgreementViewSet(ModelViewSet):
     model = Agreement
     icon = "doc-full"
@@ -157,8 +169,16 @@ class AgreementViewSet(ModelViewSet):
     inspect_view_enabled = True
     copy_view_enabled = False
     list_per_page = 50
-    list_display = ["title", "partner", "starts_on", "ends_on", "signed_on"]
-    list_filter = ["partner__kind"]
+    # The foreign key has no verbose name of its own (a label change would be a
+    # migration): the column and the filter are named here.
+    list_display = [
+        "title",
+        Column("partner", label=_("partner unit")),
+        "starts_on",
+        "ends_on",
+        "signed_on",
+    ]
+    filterset_class = AgreementFilterSet
     search_fields = ["title", "partner__name", "commitments"]
     list_export = ["title", "partner", "starts_on", "ends_on", "signed_on", "commitments"]
     export_filename = "partnership-agreements"

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from alliance.models import ActionItem, JointMeeting, Minutes, Need, Partner, Project, Resource
+from portal.i18n import choice_in_every_language, in_every_language
 from search.registry import SearchType, register
 
 STEP = 4  # treebeard's path step
@@ -32,7 +33,9 @@ def _partner_document(partner) -> dict:
                 ],
             )
         ),
-        "keywords": " ".join([str(partner.get_kind_display()), str(_("partner unit"))]),
+        "keywords": " ".join(
+            [choice_in_every_language(partner, "kind"), in_every_language(_("partner unit"))]
+        ),
         "url": reverse("alliance_partner", args=[partner.pk]),
         "date": partner.created_at,
         "status": "live",
@@ -45,7 +48,14 @@ def _resource_document(resource) -> dict:
         "title": resource.title,
         "body": " ".join(filter(None, [resource.description, resource.partner.name])),
         "keywords": " ".join(
-            filter(None, [str(resource.get_kind_display()), resource.unit, str(_("resource"))])
+            filter(
+                None,
+                [
+                    choice_in_every_language(resource, "kind"),
+                    resource.unit,
+                    in_every_language(_("resource")),
+                ],
+            )
         ),
         "url": reverse("alliance_partner", args=[resource.partner_id]) + f"#resource-{resource.pk}",
         "date": resource.created_at,
@@ -70,7 +80,9 @@ def _need_document(need) -> dict:
                 [need.description, need.branch.title, need.grid.title if need.grid_id else ""],
             )
         ),
-        "keywords": " ".join([str(need.get_kind_display()), str(_("need"))]),
+        "keywords": " ".join(
+            [choice_in_every_language(need, "kind"), in_every_language(_("need"))]
+        ),
         "url": reverse("alliance_need", args=[need.pk]),
         "date": need.created_at,
         "status": need.status,

@@ -1,6 +1,15 @@
-"""Calendars: the public calendar of a unit (its public branch meetings and
-activities, as a page and as an iCalendar feed) and a member's private feed of
-the meetings they are invited to.
+"""Calendars: the public calendar of a unit (its public branch meetings,
+activities and whatever other apps add, as a page and as an iCalendar feed) and
+a person's private feed (the meetings they are invited to, and what other apps
+add: signed-up shifts, accepted tasks, joint meetings).
+
+Events come from *sources*: functions registered with ``unit_source`` (called
+as ``source(unit, start=, end=, request=, limit=)``) or ``personal_source``
+(``source(user, start=, end=, request=, limit=)``), each returning
+``CalendarItem``s in a fixed number of queries. This module registers the
+branch meetings and activities; other apps register theirs from their
+``AppConfig.ready`` (``volunteers/calendar_sources.py``,
+``alliance/calendar_sources.py``), so this module imports none of them.
 
 Feeds are built with the ``icalendar`` package. Every event has a UID that
 stays the same for the life of the item, so a moved or cancelled meeting
@@ -23,7 +32,9 @@ from django.utils.translation import gettext as _
 from wagtail.models import Page, Revision
 
 from branches.meetings import Meeting
+from portal.links import page_full_url
 from portal.publishing import ActivityPage
+from portal.roles import member_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TZID = "Asia/Shanghai"
@@ -45,7 +56,7 @@ class CalendarItem:
     """One event, from a meeting or an activity, in local (Asia/Shanghai) time."""
 
     uid: str
-    kind: str  # "meeting" or "activity"
+    kind: str  # "meeting", "activity", "shift" or "task": the page styles each
     label: str  # e.g. "Themed party day (主题党日)" or "Activity"
     title: str
     starts_at: dt.datetime
@@ -78,9 +89,9 @@ def _window(now=None):
 
 
 def _full_url(page, request, subpage=""):
-    """The page's absolute URL (site root paths are cached on the request, so
-    this costs no query per item)."""
-    url = page.get_full_url(request)
+    """The page's absolute URL on PUBLIC_BASE_URL (site root paths are cached on
+    the request, so this costs no query per item)."""
+    url = page_full_url(page, request)
     if url and subpage:
         url = url.rstrip("/") + "/" + subpage.lstrip("/")
     return url
@@ -183,19 +194,63 @@ def _first(items, limit):
     return items[:limit]
 
 
+# --- Sources ----------------------------------------------------------------------------------
+
+UNIT_SOURCES = []
+PERSONAL_SOURCES = []
+
+
+def unit_source(source):
+    """Register ``source(unit, *, start, end, request, limit)`` for units' calendars."""
+    if source not in UNIT_SOURCES:
+        UNIT_SOURCES.append(source)
+    return source
+
+
+def personal_source(source):
+    """Register ``source(user, *, start, end, request, limit)`` for personal feeds."""
+    if source not in PERSONAL_SOURCES:
+        PERSONAL_SOURCES.append(source)
+    return source
+
+
+@unit_source
+def unit_meetings(unit, *, start, end, request=None, limit=MAX_EVENTS):
+    return [meeting_item(m, request) for m in public_meetings(unit, start=start, end=end)[:limit]]
+
+
+@unit_source
+def unit_activities(unit, *, start, end, request=None, limit=MAX_EVENTS):
+    activities = public_activities(unit, start=start, end=end)[:limit]
+    return [activity_item(a, request) for a in activities]
+
+
+@personal_source
+def my_meetings(user, *, start, end, request=None, limit=MAX_EVENTS):
+    member = member_of(user)
+    if member is None:
+        return []
+    return [
+        meeting_item(m, request) for m in invited_meetings(member, start=start, end=end)[:limit]
+    ]
+
+
 def unit_items(unit: Page, *, start, end, request=None, limit=MAX_EVENTS) -> list[CalendarItem]:
     """The public events of a unit's subtree between ``start`` and ``end``,
-    earliest first: three queries (view restrictions, meetings, activities)."""
-    meetings = public_meetings(unit, start=start, end=end)[:limit]
-    activities = public_activities(unit, start=start, end=end)[:limit]
-    items = [meeting_item(m, request) for m in meetings]
-    items += [activity_item(a, request) for a in activities]
+    earliest first, from every unit source (a few queries each, however many
+    events)."""
+    items = []
+    for source in UNIT_SOURCES:
+        items += source(unit, start=start, end=end, request=request, limit=limit)
     return _first(items, limit)
 
 
-def member_items(member, *, start, end, request=None, limit=MAX_EVENTS) -> list[CalendarItem]:
-    meetings = invited_meetings(member, start=start, end=end)[:limit]
-    return _first([meeting_item(m, request) for m in meetings], limit)
+def personal_items(user, *, start, end, request=None, limit=MAX_EVENTS) -> list[CalendarItem]:
+    """A person's events between ``start`` and ``end`` from every personal source."""
+    items = []
+    for source in PERSONAL_SOURCES:
+        items += source(user, start=start, end=end, request=request, limit=limit)
+    return _first(items, limit)
 
 
 # --- iCalendar --------------------------------------------------------------------------------
@@ -255,10 +310,10 @@ def unit_calendar_ics(unit: Page, request=None, now=None) -> bytes:
     return build_calendar(name, items, start=start, end=end).to_ical()
 
 
-def member_calendar_ics(member, request=None, now=None) -> bytes:
+def personal_calendar_ics(user, request=None, now=None) -> bytes:
     start, end = _window(now)
-    items = member_items(member, start=start, end=end, request=request) if member else []
-    return build_calendar(_("My branch meetings"), items, start=start, end=end).to_ical()
+    items = personal_items(user, start=start, end=end, request=request)
+    return build_calendar(_("My calendar"), items, start=start, end=end).to_ical()
 
 
 # --- The calendar page ------------------------------------------------------------------------

@@ -37,9 +37,10 @@ from branches.compliance import (
     quarter_of,
     unit_rollup,
 )
-from branches.meetings import MeetingKind
+from branches.meetings import Meeting, MeetingKind
 from branches.models import DistrictPage, GridBranchPage, GridPage
 from portal.roles import path_q, user_scope
+from portal.selectors import data_years
 
 PER_PAGE = 50
 MIN_YEAR = 2000
@@ -169,9 +170,12 @@ class ComplianceView(WagtailAdminTemplateMixin, View):
             problems=self.problems,
             unit=self.unit,
             year=self.year,
-            years=sorted(
-                set(range(max(MIN_YEAR, current - 9), current + 1)) | {self.year}, reverse=True
-            ),
+            # The years with meetings (and this year): not empty years before them.
+            years=[
+                y
+                for y in data_years(Meeting.objects.all(), "starts_at", also=(current, self.year))
+                if MIN_YEAR <= y <= current
+            ],
             action_url=reverse("compliance_index"),
         )
         if self.unit is None:

@@ -57,14 +57,27 @@ class PrivateRecordForm(WagtailAdminModelForm):
             self._limit_choices(for_user)
 
     def _limit_choices(self, user):
-        for field in self.fields.values():
+        for name, field in self.fields.items():
             qs = getattr(field, "queryset", None)
             if qs is None:
                 continue
             if qs.model in (GridBranchPage, BuildingGroupPage):
                 field.queryset = pages_in_scope(user, qs)
+                if qs.model is GridBranchPage and not self.instance.pk:
+                    self._preselect_only_choice(name, field)
             elif qs.model in (Building, Household, Member, CentralHousehold):
                 field.queryset = visible_to(user, qs)
+
+    def _preselect_only_choice(self, name, field):
+        """A new record of someone with one branch (a secretary) starts with
+        that branch chosen, and no empty choice to pick by mistake."""
+        if self.initial.get(name) or self.is_bound:
+            return
+        only = list(field.queryset.values_list("pk", flat=True)[:2])
+        if len(only) == 1:
+            self.initial[name] = only[0]
+            if field.required:
+                field.empty_label = None
 
     def clean(self):
         cleaned = super().clean()

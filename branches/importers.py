@@ -8,7 +8,8 @@ Three steps, each usable on its own:
   validators, the organisation tree, the importing user's scope, the rest of
   the file and the database;
 * unless it is a dry run, and only when no row has an error, they write every
-  row in one transaction with ``bulk_create`` (all or nothing) and audit it.
+  row in one transaction with ``bulk_create`` (all or nothing), audit it, and
+  queue the new records for the search index (``index_later``, on commit).
 
 Messages are English msgids translated to Chinese; private values (ID numbers,
 mobile numbers, addresses) appear in reports only masked.
@@ -29,7 +30,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from branches.forms import pages_in_scope
 from branches.models import (
@@ -55,6 +56,7 @@ from portal.validators import (
     validate_id_number,
     validate_mobile,
 )
+from search.tasks import index_later
 
 MEMBERS = "members"
 HOUSEHOLDS = "households"
@@ -755,7 +757,7 @@ def member_import(
         result,
         lambda: _member_write(members),
         user=user,
-        label=Member._meta.label,
+        model=Member,
         source=source,
     )
 
@@ -799,7 +801,9 @@ def _resolve_group(checker: _RowChecker, groups, branch) -> BuildingGroupPage | 
 
 def _member_write(members: list[dict]) -> int:
     # bulk_create runs each field's pre_save, so the keyed hashes are filled in.
-    Member.objects.bulk_create([Member(**m) for m in members], batch_size=_BATCH_SIZE)
+    created = Member.objects.bulk_create([Member(**m) for m in members], batch_size=_BATCH_SIZE)
+    # bulk_create sends no post_save: index the new members once this commits.
+    index_later(Member, [m.pk for m in created])
     return len(members)
 
 
@@ -873,7 +877,7 @@ def household_import(
         result,
         lambda: _household_write(households, household_tags),
         user=user,
-        label=Household._meta.label,
+        model=Household,
         source=source,
     )
 
@@ -975,15 +979,15 @@ def _parse_tags(checker: _RowChecker, tags: dict[str, CareTag]) -> list[CareTag]
 def _household_write(pending: list[dict], household_tags: list[list[CareTag]]) -> int:
     households = [Household(**h) for h in pending]
     Household.objects.bulk_create(households, batch_size=_BATCH_SIZE)
+    if any(h.pk is None for h in households):
+        # Backends that cannot return ids from a bulk insert: look them up.
+        rows = Household.objects.filter(
+            building_id__in={h.building_id for h in households}
+        ).values_list("building_id", "room", "pk")
+        ids = {(building_id, room): pk for building_id, room, pk in rows}
+        for household in households:
+            household.pk = ids[(household.building_id, household.room)]
     if any(household_tags):
-        if any(h.pk is None for h in households):
-            # Backends that cannot return ids from a bulk insert: look them up.
-            rows = Household.objects.filter(
-                building_id__in={h.building_id for h in households}
-            ).values_list("building_id", "room", "pk")
-            ids = {(building_id, room): pk for building_id, room, pk in rows}
-            for household in households:
-                household.pk = ids[(household.building_id, household.room)]
         through = Household.care_tags.through
         through.objects.bulk_create(
             [
@@ -993,20 +997,27 @@ def _household_write(pending: list[dict], household_tags: list[list[CareTag]]) -
             ],
             batch_size=_BATCH_SIZE,
         )
+    # bulk_create sends no post_save: index the new households once this commits.
+    index_later(Household, [h.pk for h in households])
     return len(households)
 
 
 # --- Writing ------------------------------------------------------------------------------
 
 
-def _write(result: ImportResult, write: Callable[[], int], *, user, label: str, source: str):
+def _write(result: ImportResult, write: Callable[[], int], *, user, model, source: str):
     try:
         with transaction.atomic():
             created = write()
             audit_record(
                 actor=user,
                 action=AuditEntry.Action.IMPORT,
-                detail=f"{label} created={created} rows={result.total} file={source}",
+                model=model,
+                summary=ngettext(
+                    "%(n)s record from %(file)s", "%(n)s records from %(file)s", created
+                )
+                % {"n": created, "file": source or "—"},
+                detail=f"{model._meta.label} created={created} rows={result.total} file={source}",
             )
     except IntegrityError:
         # Someone added the same record between the check and the write.
@@ -1041,8 +1052,8 @@ EXAMPLE_ROWS = {
             "status": "正式党员",
             "employed_elsewhere": "是",
             "employer": "区教育局",
-            "branch": "幸福里网格党支部",
-            "building_group": "幸福里3号楼党小组",
+            "branch": "丰收社区第一网格党支部",
+            "building_group": "晓园新村3号楼党小组",
             "party_posts": "党小组长",
         },
         {
@@ -1055,31 +1066,31 @@ EXAMPLE_ROWS = {
             "status": "预备党员",
             "employed_elsewhere": "否",
             "employer": "",
-            "branch": "幸福里网格党支部",
+            "branch": "丰收社区第一网格党支部",
             "building_group": "",
             "party_posts": "",
         },
     ],
     HOUSEHOLDS: [
         {
-            "estate": "幸福里小区",
+            "estate": "晓园新村",
             "building": "3号楼",
             "room": "2单元301",
             "head_name": "王芳",
             "phone": "13700137003",
-            "address": "幸福里小区3号楼2单元301",
+            "address": "晓园新村3号楼2单元301",
             "care_tags": "",
-            "branch": "幸福里网格党支部",
+            "branch": "丰收社区第一网格党支部",
         },
         {
-            "estate": "幸福里小区",
+            "estate": "晓园新村",
             "building": "3号楼",
             "room": "2单元302",
             "head_name": "赵强",
             "phone": "",
             "address": "",
             "care_tags": "",
-            "branch": "幸福里网格党支部",
+            "branch": "丰收社区第一网格党支部",
         },
     ],
 }

@@ -13,8 +13,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import (
     FieldPanel,
@@ -23,12 +26,20 @@ from wagtail.admin.panels import (
     MultiFieldPanel,
     ObjectList,
 )
+from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.ui.tables import Column
+from wagtail.admin.views import generic
+from wagtail.admin.widgets.button import Button
 
 from branches.forms import PrivateRecordForm
 from branches.meetings import Attendance, Meeting, MeetingKind, MeetingPhoto
-from branches.schedule import occurrences, record_attendance, schedule_meetings
-from branches.wagtail_hooks import ScopedViewSet, _branch_choices
+from branches.schedule import cancel_meeting, occurrences, record_attendance, schedule_meetings
+from branches.wagtail_hooks import (
+    ScopedEditView,
+    ScopedIndexView,
+    ScopedViewSet,
+    _branch_choices,
+)
 from portal.roles import can_access
 from portal.uploads import private_file_response
 
@@ -127,7 +138,7 @@ class MeetingForm(RepeatFields, PrivateRecordForm):
             by=self.for_user,
         )
         self.instance = meetings[0]
-        self.scheduled_count = len(meetings)
+        self.scheduled = meetings
         return self.instance
 
 
@@ -154,9 +165,64 @@ class AttendanceLinkColumn(Column):
         )
 
 
+def _when(meeting):
+    return date_format(timezone.localtime(meeting.starts_at), "Y-m-d H:i")
+
+
+class MeetingCreateView(generic.CreateView):
+    def get_success_message(self, instance):
+        """A series names every date it scheduled, so a wrong rule shows at once."""
+        scheduled = getattr(self.form, "scheduled", None) or [instance]
+        if len(scheduled) == 1:
+            return super().get_success_message(instance)
+        return ngettext(
+            "%(n)s meeting “%(title)s” scheduled: %(dates)s.",
+            "%(n)s meetings “%(title)s” scheduled: %(dates)s.",
+            len(scheduled),
+        ) % {
+            "n": len(scheduled),
+            "title": instance.title,
+            "dates": "、".join(_when(m) for m in scheduled),
+        }
+
+
+class MeetingIndexView(ScopedIndexView):
+    def get_list_more_buttons(self, instance):
+        buttons = super().get_list_more_buttons(instance)
+        if not instance.is_cancelled and self.request.user.has_perm("branches.change_meeting"):
+            buttons.append(
+                MenuItem(
+                    _("Cancel the meeting"),
+                    url=reverse("branch_meeting_cancel", args=[instance.pk]),
+                    icon_name="cross",
+                    priority=40,
+                )
+            )
+        return buttons
+
+
+class MeetingEditView(ScopedEditView):
+    @cached_property
+    def header_more_buttons(self):
+        buttons = list(super().header_more_buttons)
+        if not self.object.is_cancelled:
+            buttons.append(
+                Button(
+                    _("Cancel the meeting"),
+                    url=reverse("branch_meeting_cancel", args=[self.object.pk]),
+                    icon_name="cross",
+                    priority=15,
+                )
+            )
+        return buttons
+
+
 class MeetingViewSet(ScopedViewSet):
     model = Meeting
     icon = "date"
+    add_view_class = MeetingCreateView
+    index_view_class = MeetingIndexView
+    edit_view_class = MeetingEditView
     menu_label = _("Branch meetings")
     list_display = [
         "title",
@@ -190,7 +256,7 @@ class MeetingViewSet(ScopedViewSet):
                 [FieldPanel("repeat"), FieldPanel("repeat_count"), FieldPanel("custom_rrule")],
                 heading=_("Repeat"),
             ),
-            FieldPanel("status"),
+            # Cancelling is its own action, confirmed first ("Cancel the meeting").
             FieldPanel("minutes"),
             InlinePanel(
                 "photos",
@@ -251,6 +317,38 @@ def attendance_view(request, pk):
     )
 
 
+def cancel_view(request, pk):
+    """Cancel one meeting, after a confirmation page (Wagtail's pattern for an
+    action that cannot be undone): invitees' calendars show it as cancelled."""
+    meeting = get_object_or_404(Meeting.objects.select_related("branch"), pk=pk)
+    if not can_access(request.user, meeting) or not request.user.has_perm(
+        "branches.change_meeting"
+    ):
+        raise PermissionDenied
+    index_url = reverse("meetings:index")
+    if meeting.is_cancelled:
+        messages.info(request, _("This meeting is already cancelled."))
+        return redirect(index_url)
+    if request.method == "POST":
+        cancel_meeting(meeting, by=request.user)
+        messages.success(
+            request,
+            _("“%(title)s” on %(when)s is cancelled.")
+            % {"title": meeting.title, "when": _when(meeting)},
+        )
+        return redirect(index_url)
+    return TemplateResponse(
+        request,
+        "branches/admin/meeting_cancel.html",
+        {
+            "meeting": meeting,
+            "when": _when(meeting),
+            "index_url": index_url,
+            "header_title": _("Cancel the meeting"),
+        },
+    )
+
+
 def photo_view(request, pk, photo_pk):
     """A meeting photo, for those who may see the meeting (a 404 otherwise):
     photos are private files, never a public ``/media/`` URL."""
@@ -264,5 +362,6 @@ def photo_view(request, pk, photo_pk):
 
 admin_urls = [
     path("meetings/<int:pk>/attendance/", attendance_view, name="meeting_attendance"),
+    path("meetings/<int:pk>/cancel/", cancel_view, name="branch_meeting_cancel"),
     path("meetings/<int:pk>/photos/<int:photo_pk>/", photo_view, name="meeting_photo"),
 ]

@@ -384,6 +384,16 @@ class Member(models.Model):
     )
     badge_title = models.CharField(_("public badge title"), max_length=50, blank=True)
 
+    # The district's standard badge titles, shown in the reader's language; any
+    # other title is the unit's own wording and is shown as written.
+    STANDARD_BADGES = {
+        "党员示范岗": _("Party member demonstration post"),
+        "党员先锋岗": _("Party member vanguard post"),
+        "党员责任区": _("Party member responsibility area"),
+        "党员志愿服务岗": _("Party member volunteer post"),
+        "党员中心户": _("Party member central household"),
+    }
+
     class Meta:
         verbose_name = _("party member")
         verbose_name_plural = _("party members")
@@ -398,6 +408,11 @@ class Member(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def badge_label(self) -> str:
+        """The public badge title as the reader reads it ("" when none)."""
+        return str(self.STANDARD_BADGES.get(self.badge_title, self.badge_title))
 
     @property
     def id_number_masked(self):

@@ -20,6 +20,7 @@ from branches.models import (
     Member,
     Resident,
 )
+from portal.i18n import choice_in_every_language, in_other_languages, in_site_language
 from search.registry import SearchType, register
 from search.text import name_tokens
 
@@ -33,13 +34,42 @@ def private_scope(branch, group_id) -> dict:
 
 
 def _unit_document(page) -> dict:
-    kind = page.get_level_display() if isinstance(page, GridPage) else page._meta.verbose_name
+    # The unit's kind: in Chinese among the keywords (网格, 党支部 weigh as before),
+    # in English in the body ("party branch", "dedicated grid market" find it).
+    if isinstance(page, GridPage):
+        field = GridPage._meta.get_field
+        labels = [
+            dict(field("level").flatchoices).get(page.level),
+            dict(field("dedicated_kind").flatchoices).get(page.dedicated_kind),
+        ]
+    else:
+        labels = [page._meta.verbose_name]
     return {
         "title": page.title,
         "body": " ".join(
-            filter(None, [strip_tags(page.intro), page.area, page.contact_hours, page.intro_en])
+            filter(
+                None,
+                [
+                    strip_tags(page.intro),
+                    page.area,
+                    page.contact_hours,
+                    page.intro_en,
+                    *(in_other_languages(label) for label in labels),
+                ],
+            )
         ),
-        "keywords": " ".join(filter(None, [str(kind), page.leader_public_name, page.title_en])),
+        "keywords": " ".join(
+            filter(
+                None,
+                [
+                    *(in_site_language(label) for label in labels),
+                    # The grid's code (0101-Z01): what staff type to find a grid.
+                    getattr(page, "code", ""),
+                    page.leader_public_name,
+                    page.title_en,
+                ],
+            )
+        ),
         "url": page.url or "",
         "date": page.last_published_at or page.latest_revision_created_at,
         "status": "live",
@@ -251,7 +281,7 @@ def _meeting_document(meeting) -> dict:
                 ],
             )
         ),
-        "keywords": str(meeting.get_kind_display()),
+        "keywords": choice_in_every_language(meeting, "kind"),
         "url": reverse("meetings:edit", args=[meeting.pk]),
         "date": meeting.starts_at,
         "status": meeting.status,

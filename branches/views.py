@@ -3,6 +3,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.admin_url_finder import AdminURLFinder
 
 from branches.forms import MASKS
 from branches.models import Household, Member, Resident
@@ -53,5 +54,12 @@ def private_values(request, model_name, pk):
     return TemplateResponse(
         request,
         "branches/admin/private_values.html",
-        {"object": obj, "rows": rows, "can_reveal": allowed, "model_name": model_name},
+        {
+            "object": obj,
+            "rows": rows,
+            "can_reveal": allowed,
+            "model_name": model_name,
+            # Back to the record this page belongs to (its edit page, or its list).
+            "record_url": AdminURLFinder(request.user).get_edit_url(obj),
+        },
     )

@@ -2,8 +2,11 @@
 linking a new account to its member record once the number is verified."""
 
 import secrets
+from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import PermissionDenied
@@ -12,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from portal.audit import client_ip
 from portal.crypto import keyed_hashes
+from portal.links import base_url, rebase_url
 from portal.models import UserPhone
 from portal.sms import get_sms_sender
 from portal.validators import is_mobile, normalise_mobile, validate_mobile
@@ -52,6 +56,20 @@ class AccountAdapter(DefaultAccountAdapter):
             username = f"u{secrets.token_hex(5)}"
             if not users.filter(username=username).exists():
                 return username
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Links in allauth's emails (password reset, sign-up) point to
+        PUBLIC_BASE_URL, and the site is named by its name and public host, not
+        by whatever host name the request came in with."""
+        context = {
+            key: rebase_url(value) if key.endswith("_url") and isinstance(value, str) else value
+            for key, value in context.items()
+        }
+        context.setdefault(
+            "current_site",
+            SimpleNamespace(name=settings.WAGTAIL_SITE_NAME, domain=urlsplit(base_url()).netloc),
+        )
+        super().send_mail(template_prefix, email, context)
 
     def get_client_ip(self, request) -> str:
         ip = client_ip(request)

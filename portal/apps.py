@@ -7,7 +7,14 @@ class PortalConfig(AppConfig):
     verbose_name = _("Portal")
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from portal import checks, signals  # noqa: F401
         from portal.exports import harden_wagtail_exports
+        from portal.links import sync_default_site
+        from portal.names import install as install_name_rule
 
+        # The default Wagtail site's host name and port follow PUBLIC_BASE_URL.
+        post_migrate.connect(sync_default_site, sender=self, dispatch_uid="portal.sync_site")
         harden_wagtail_exports()
+        install_name_rule()

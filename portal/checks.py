@@ -4,6 +4,8 @@ The development keys are published with the code (portal/settings/base.py):
 an instance that runs without DEBUG (production) must not use them, nor a short
 or missing key. ``manage.py check`` (run by migrate and by ``check --deploy``)
 reports each problem as an error, and ``portal/wsgi.py`` refuses to start.
+The same goes for a missing or local ``PUBLIC_BASE_URL`` (portal.E007), which
+every absolute link is built from.
 """
 
 from cryptography.fernet import Fernet
@@ -83,12 +85,50 @@ def check_private_data_keys(app_configs=None, **kwargs) -> list[Error]:
     return errors
 
 
+LINKS_TAG = "public_links"
+LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+
+
+@register(LINKS_TAG)
+def check_public_base_url(app_configs=None, **kwargs) -> list[Error]:
+    """Without DEBUG, PUBLIC_BASE_URL must be the site's public address: every
+    QR code, message, email and calendar link is built from it (portal/links.py)."""
+    if settings.DEBUG:
+        return []
+    from urllib.parse import urlsplit
+
+    url = getattr(settings, "PUBLIC_BASE_URL", "") or ""
+    bits = urlsplit(url)
+    try:
+        bits.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        bits = urlsplit("")
+    if (
+        bits.scheme not in ("http", "https")
+        or not bits.hostname
+        or bits.hostname in LOOPBACK
+        or bits.path.strip("/")
+        or bits.query
+        or bits.fragment
+    ):
+        return [
+            Error(
+                f"PUBLIC_BASE_URL is {url!r}: it must be the address people open the site "
+                "at, e.g. https://tongxin.example.org (no path).",
+                hint="Set the PUBLIC_BASE_URL environment variable. QR codes, messages, "
+                "emails and calendar feeds link to it.",
+                id="portal.E007",
+            )
+        ]
+    return []
+
+
 def refuse_unsafe_keys() -> None:
-    """Raise ImproperlyConfigured if the key checks fail (called by portal/wsgi.py,
+    """Raise ImproperlyConfigured if the key or base-URL checks fail (called by portal/wsgi.py,
     since gunicorn, unlike manage.py, runs no system checks)."""
     from django.core.checks import run_checks
     from django.core.exceptions import ImproperlyConfigured
 
-    errors = [e for e in run_checks(tags=[TAG]) if e.is_serious()]
+    errors = [e for e in run_checks(tags=[TAG, LINKS_TAG]) if e.is_serious()]
     if errors:
         raise ImproperlyConfigured("\n".join(str(e) for e in errors))

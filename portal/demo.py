@@ -46,6 +46,7 @@ from branches.models import (
     PartyPost,
     Resident,
 )
+from portal.links import site_host_and_port
 from portal.models import Role, RoleAssignment, UserPhone
 from portal.validators import id_check_digit
 
@@ -237,6 +238,8 @@ class GridSpec:
     kind: str = ""
     code: str = ""
     title: str = ""
+    # Units keep their Chinese name in English too (a proper name): no made-up
+    # English name such as "Grid 01" for the demo.
     title_en: str = ""
 
 
@@ -273,7 +276,6 @@ def grid_plan(scale: Scale, rng: random.Random) -> list[GridSpec]:
             index=len(grids), level=GridPage.Level.FIRST, parent=None, code=f"{i + 1:02d}"
         )
         spec.title = f"{word}街道网格" + (f"（{i // len(SUBDISTRICTS) + 1}）" if i >= 10 else "")
-        spec.title_en = f"Grid {spec.code}"
         grids.append(spec)
         level1.append(spec)
     add(GridPage.Level.SECOND, None, split(scale.level2, len(level1), rng), level1)
@@ -297,8 +299,6 @@ def grid_plan(scale: Scale, rng: random.Random) -> list[GridSpec]:
         elif g.level == GridPage.Level.MICRO:
             parent = by_index[g.parent]
             g.title = parent.title + f"微网格{int(g.code[-2:])}"
-        if not g.title_en:
-            g.title_en = f"Grid {g.code}"
 
     # Dedicated grids hang off every level (and the district itself).
     by_level = defaultdict(list)
@@ -334,7 +334,6 @@ def grid_plan(scale: Scale, rng: random.Random) -> list[GridSpec]:
         spec.code = f"{prefix}-Z{counter_by_parent[key]:02d}"
         place = rng.choice(DEDICATED_NAMES[kind])
         spec.title = f"{rng.choice(COMMUNITY_WORDS)}{place}专属网格"
-        spec.title_en = f"Dedicated grid {spec.code} ({kind})"
         grids.append(spec)
     return grids
 
@@ -509,7 +508,8 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
     site = Site.objects.filter(is_default_site=True).first()
     old_root_id = site.root_page_id if site else None
     if site is None:
-        site = Site(hostname="localhost", port=80, is_default_site=True)
+        hostname, port = site_host_and_port() or ("localhost", 80)  # PUBLIC_BASE_URL's
+        site = Site(hostname=hostname, port=port, is_default_site=True)
     site.root_page = district
     site.site_name = "同心 · 示范区"
     site.save()
@@ -553,7 +553,6 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
         branch = GridBranchPage(
             title=f"{base}网格党支部",
             slug="branch",
-            title_en=f"Party branch of grid {grid.code}",
             area=grid.area,
             leader_public_name=_leader_name(rng),
             contact_hours=_contact_hours(rng),
@@ -573,7 +572,6 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
             group = BuildingGroupPage(
                 title=f"{estate}{label}党小组",
                 slug=f"group-{g + 1}",
-                title_en=f"Building group {g + 1}",
                 area=f"{estate}{label}",
                 leader_public_name=_leader_name(rng, "组长"),
                 contact_hours="每周六 9:00–11:00",
@@ -1020,6 +1018,31 @@ def demo_duties(*, branch, now) -> None:
                 duty=duty, starts_at=start, ends_at=start + timedelta(hours=3), capacity=capacity,
                 minimum=1, cancel_deadline=start - timedelta(hours=12),
             )  # fmt: skip
+    _link_volunteering_pages(branch)
+
+
+def _link_volunteering_pages(branch) -> None:
+    """The branch's volunteering notice and activity link to their shifts' sign-up."""
+    from django.urls import reverse
+
+    from portal.links import absolute_url
+    from portal.publishing import ActivityPage, NoticePage
+    from volunteers.models import Shift
+
+    def first_shift(title):
+        shift = Shift.objects.filter(duty__branch=branch, duty__title=title).order_by("starts_at")
+        return reverse("volunteer_shift", args=[shift.first().pk])
+
+    notice = NoticePage.objects.descendant_of(branch).filter(title__contains="楼道清理").first()
+    if notice is not None:
+        link = first_shift("楼道清理志愿服务")
+        # A path, not an address: the link stays right whatever host serves the site.
+        notice.body.append(("text", f'<p><a href="{link}">报名参加楼道清理</a></p>'))
+        notice.save_revision().publish()
+    activity = ActivityPage.objects.descendant_of(branch).filter(title__contains="重阳节").first()
+    if activity is not None:
+        activity.signup_url = absolute_url(first_shift("重阳节义诊志愿者"))
+        activity.save_revision().publish()
 
 
 def demo_service_history(*, branch, now) -> None:
@@ -1057,6 +1080,12 @@ def demo_service_history(*, branch, now) -> None:
             credit_post(check_in=record)
 
 
+# The demo's requests give a day to answer an offer (the longest a request
+# allows), so the offer waiting for the demo member is still open when someone
+# looks at the site hours after loading the demo (make run).
+DEMO_OFFER_MINUTES = 24 * 60
+
+
 def demo_requests(*, branch, now) -> None:
     """Residents' requests in the first branch's grid, recorded by the demo grid
     worker: one waiting, one offered to the demo member, one done and reviewed."""
@@ -1077,7 +1106,8 @@ def demo_requests(*, branch, now) -> None:
     plans = [
         ("帮3号楼独居老人取药", ServiceRequest.Category.ELDERLY, 1, "3号楼2单元501"),
         ("楼道堆物清理", ServiceRequest.Category.ENVIRONMENT, 3, "5号楼1单元"),
-        ("微心愿：给孩子买一套课外书", ServiceRequest.Category.OTHER, 2, "7号楼3单元302"),
+        # Done two days ago, in its time window.
+        ("微心愿：给孩子买一套课外书", ServiceRequest.Category.OTHER, -2, "7号楼3单元302"),
     ]
     made = []
     for i, (title, category, days, address) in enumerate(plans):
@@ -1091,6 +1121,7 @@ def demo_requests(*, branch, now) -> None:
                 address=address,
                 window_end=day + timedelta(days=days, hours=2),
                 requester_name="居民",
+                offer_minutes=DEMO_OFFER_MINUTES,
                 source=ServiceRequest.Source.MICRO_WISH
                 if i == 2
                 else ServiceRequest.Source.GRID_WORKER,
@@ -1099,8 +1130,10 @@ def demo_requests(*, branch, now) -> None:
     offers_send(request=made[1], users=[member], by=worker)
     (offer,) = offers_send(request=made[2], users=[member], by=worker)
     offer_accept(offer=offer, user=member)
-    task_start(offer=offer, user=member)
-    task_complete(offer=offer, user=member, note="书已送到")
+    task_start(offer=offer, user=member, now=made[2].window_start + timedelta(minutes=5))
+    task_complete(
+        offer=offer, user=member, note="书已送到", now=made[2].window_start + timedelta(minutes=95)
+    )
     request_review(request=made[2], by=worker, satisfied=True, comment="孩子很高兴")
 
 

@@ -2,7 +2,9 @@ from urllib.parse import urlencode
 
 from allauth.account.authentication import get_authentication_records
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.shortcuts import redirect
+from django.utils import translation
 
 from portal.models import MFA_ROLES
 from portal.roles import user_scope
@@ -47,4 +49,28 @@ class RequireMFAMiddleware:
             return redirect(
                 f"{MFA_REAUTHENTICATE_URL}?{urlencode({'next': request.get_full_path()})}"
             )
+        return self.get_response(request)
+
+
+class AdminLanguageMiddleware:
+    """The admin speaks the language the signed-in user chose on their account
+    page for the whole request, not only inside the view: Wagtail writes some
+    messages ("you do not have permission") after leaving the view, and outside
+    ``i18n_patterns`` Django's LocaleMiddleware always picks the site's default
+    language (Chinese) — an English-speaking editor would read them in Chinese."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/admin/") and request.user.is_authenticated:
+            # The same (cached) profile Wagtail reads for the view: no extra query.
+            try:
+                profile = request.user.wagtail_userprofile
+            except ObjectDoesNotExist:
+                profile = None
+            language = profile.get_preferred_language() if profile else None
+            if language:
+                translation.activate(language)
+                request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)

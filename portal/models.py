@@ -1,4 +1,6 @@
+from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -144,6 +146,50 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("the audit log cannot be edited")
+
+    # How the log reads to a person (the listing and the inspect page).
+
+    def _model(self):
+        try:
+            return apps.get_model(self.object_type) if self.object_type else None
+        except (LookupError, ValueError):
+            return None
+
+    @property
+    def operator(self) -> str:
+        """The operator's name (family name first) and account, or "system"."""
+        from portal.names import person_name
+
+        if self.actor is None:
+            # The background worker is stored as "system": shown in the reader's language.
+            return str(_("system")) if self.actor_name == "system" else self.actor_name
+        name = person_name(self.actor)
+        return name if name == self.actor_name else f"{name} ({self.actor_name})"
+
+    @property
+    def record_type(self) -> str:
+        """The record type's name (党员, 户), not its code (``branches.Member``)."""
+        model = self._model()
+        return str(model._meta.verbose_name) if model else self.object_type
+
+    @property
+    def field_label(self) -> str:
+        """The field's label (身份证号), or labels for several (``address,phone``)."""
+        model = self._model()
+        if model is None or not self.field_name:
+            return self.field_name
+        labels = []
+        for name in self.field_name.split(","):
+            try:
+                labels.append(str(model._meta.get_field(name.strip()).verbose_name))
+            except FieldDoesNotExist:
+                labels.append(name)
+        return "、".join(labels)
+
+    # Labels of the properties on the inspect page.
+    operator.fget.short_description = _("who")
+    record_type.fget.short_description = _("record type")
+    field_label.fget.short_description = _("field")
 
 
 class InboxMessage(models.Model):

@@ -1,7 +1,8 @@
 """Telling people things: every message goes to the in-portal inbox and by email,
 and to any extra channels listed in ``TONGXIN_NOTIFY_CHANNELS`` (dotted paths of
 callables ``channel(user, subject, body, url, key=...)`` — the adapter point for
-SMS or WeChat template messages; ``key`` is optional, see below).
+SMS or WeChat template messages; ``url`` is absolute, on ``PUBLIC_BASE_URL``;
+``key`` is optional, see below).
 
 Messages go through an outbox, :class:`portal.models.Notification`.
 ``notify_on_commit`` writes the row in the caller's transaction — a rolled-back
@@ -41,6 +42,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks import task
 
+from portal.links import absolute_url
 from portal.models import InboxMessage, Notification
 
 logger = logging.getLogger(__name__)
@@ -224,10 +226,10 @@ def _send(notification: Notification, channel: str) -> None:
         notification.user,
         notification.subject,
         notification.body,
-        notification.url,
+        absolute_url(notification.url) if notification.url else "",
     )
     if channel == EMAIL:
-        text = f"{body}\n\n{settings.WAGTAILADMIN_BASE_URL.rstrip('/')}{url}" if url else body
+        text = f"{body}\n\n{url}" if url else body
         EmailMessage(
             subject, text, None, [user.email], headers={"Message-ID": message_id(notification)}
         ).send(fail_silently=False)

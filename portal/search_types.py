@@ -26,8 +26,9 @@ def _document(page) -> dict:
     extra = [page.place, page.capacity_note] if isinstance(page, ActivityPage) else []
     return {
         "title": page.title,
+        "summary": page.summary or "",
         # The unit's name goes in the body: a branch's news is not what 网格 looks for.
-        "body": " ".join(filter(None, [page.summary, stream_text(page.body), *extra, unit.title])),
+        "body": " ".join(filter(None, [stream_text(page.body), *extra, unit.title])),
         "keywords": str(page.get_kind_display()),
         "url": page.url or "",
         "date": page.first_published_at,

@@ -4,7 +4,7 @@ fixed number of queries however many items there are."""
 import datetime as dt
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
@@ -156,3 +156,22 @@ def receipt_report(notice, user, *, branch_id=None):
             .order_by("-confirmed", "name", "id")
         )
     return {"unit": unit, "per_branch": per_branch, "people": people}
+
+
+def data_years(queryset, field: str, *, also=()) -> list[int]:
+    """The years a year selector offers, newest first: from the year of the
+    earliest ``field`` in ``queryset`` to that of the latest (two indexed
+    look-ups, however many rows), plus the years in ``also`` (this year, the
+    one asked for) — not a fixed span with empty years in it."""
+    bounds = queryset.order_by().aggregate(first=Min(field), last=Max(field))
+    years = {year for year in also if year}
+    if bounds["first"] is not None:
+        first, last = (_year(bounds[key]) for key in ("first", "last"))
+        years.update(range(first, last + 1))
+    return sorted(years, reverse=True)
+
+
+def _year(value) -> int:
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).year if timezone.is_aware(value) else value.year
+    return value.year

@@ -38,6 +38,12 @@ wagtail_front_doors = [
 
 urlpatterns = [
     *auth_doors,
+    # Wagtail's own workflow action (approve / request changes, e.g. from the
+    # dashboard), which then says what it did.
+    path(
+        "admin/pages/workflow/action/<int:page_id>/<slug:action_name>/<int:task_state_id>/",
+        views.workflow_action,
+    ),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("i18n/", include("django.conf.urls.i18n")),

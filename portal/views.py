@@ -6,8 +6,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from wagtail.admin.auth import require_admin_access
+from wagtail.admin.viewsets.pages import page_viewset_registry
+from wagtail.models import Page, TaskState
 
-from branches.calendars import member_calendar_ics
+from branches.calendars import personal_calendar_ics
 from portal.models import CalendarToken
 from portal.roles import member_of, user_scope
 from portal.selectors import PER_PAGE, member_feed
@@ -91,8 +94,8 @@ def renew_calendar_token(request):
 
 
 def member_calendar_feed(request, token):
-    """A member's private iCalendar feed of the meetings they are invited to.
-    The secret token in the URL is the only key (calendar apps cannot sign in);
+    """A person's private iCalendar feed: the meetings they are invited to, their
+    signed-up shifts, accepted tasks and joint meetings. The secret token in the URL is the only key (calendar apps cannot sign in);
     an unknown or replaced token is a 404."""
     found = (
         CalendarToken.objects.select_related("user__member")
@@ -101,11 +104,35 @@ def member_calendar_feed(request, token):
     )
     if found is None:
         raise Http404
-    member = getattr(found.user, "member", None)
     response = HttpResponse(
-        member_calendar_ics(member, request), content_type="text/calendar; charset=utf-8"
+        personal_calendar_ics(found.user, request), content_type="text/calendar; charset=utf-8"
     )
     response["Content-Disposition"] = 'inline; filename="my-meetings.ics"'
     response["Cache-Control"] = "private, max-age=300"
     response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+_wagtail_workflow_action = page_viewset_registry.as_view("workflow_action", page_id_kwarg="page_id")
+
+
+@require_admin_access
+def workflow_action(request, page_id, action_name, task_state_id):
+    """Wagtail's workflow action view (approving a district notice from the
+    dashboard, or sending it back), plus the success message Wagtail leaves out:
+    the page after it says what was done."""
+    before = TaskState.objects.filter(pk=task_state_id).values_list("status", flat=True).first()
+    response = _wagtail_workflow_action(
+        request, page_id=page_id, action_name=action_name, task_state_id=task_state_id
+    )
+    after = TaskState.objects.filter(pk=task_state_id).values_list("status", flat=True).first()
+    if request.method == "POST" and before == TaskState.STATUS_IN_PROGRESS and after != before:
+        page = Page.objects.filter(pk=page_id).first()
+        title = page.get_admin_display_title() if page else ""
+        if after == TaskState.STATUS_APPROVED:
+            messages.success(request, _("“%(title)s” is approved.") % {"title": title})
+        elif after == TaskState.STATUS_REJECTED:
+            messages.success(
+                request, _("“%(title)s” is sent back to its author for changes.") % {"title": title}
+            )
     return response

@@ -1,12 +1,18 @@
 """The audit log (district administrators read it; nobody edits it) and role
 assignments (district administrators grant and revoke them) in the admin."""
 
+from django.db import models
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.forms.models import register_form_field_override
 from wagtail.admin.panels import FieldPanel, ObjectList
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets import AdminPageChooser
+from wagtail.models import Page
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
@@ -32,6 +38,10 @@ class AuditIndexView(generic.IndexView):
 
     masked_export_fields = ("actor_name", "object_repr", "detail")
 
+    def get_base_queryset(self):
+        # The operator's member name comes with the row (no query per row).
+        return super().get_base_queryset().select_related("actor__member")
+
     def to_row_dict(self, item):
         row = super().to_row_dict(item)
         for field in self.masked_export_fields:
@@ -48,14 +58,15 @@ class AuditViewSet(ModelViewSet):
     add_to_admin_menu = True
     list_display = [
         "created_at",
-        "actor_name",
+        Column("operator", label=_("who")),
         "action",
-        "object_type",
+        Column("record_type", label=_("record type")),
         "object_repr",
-        "field_name",
+        Column("field_label", label=_("field")),
         "ip_address",
     ]
     list_filter = ["action"]
+    # The export keeps the stored codes (branches.Member, id_number) for machines.
     list_export = [
         "created_at",
         "actor_name",
@@ -68,6 +79,17 @@ class AuditViewSet(ModelViewSet):
         "ip_address",
     ]
     export_headings = {"get_action_display": _("action")}
+    inspect_view_fields = [
+        "created_at",
+        "operator",
+        "action",
+        "record_type",
+        "object_id",
+        "object_repr",
+        "field_label",
+        "detail",
+        "ip_address",
+    ]
     export_filename = "audit-log"
     search_fields = ["actor_name", "object_repr"]
     list_per_page = 50
@@ -158,7 +180,14 @@ class RoleAssignmentViewSet(ModelViewSet):
     add_to_admin_menu = True
     add_view_class = RoleAssignmentCreateView
     delete_view_class = RoleAssignmentDeleteView
-    list_display = ["user", "role", "page", "created_at"]
+    # The user and created_at fields have no verbose names (a label change would
+    # be a migration): the columns are named here.
+    list_display = [
+        Column("user", label=_("account")),
+        "role",
+        "page",
+        Column("created_at", label=_("assigned at")),
+    ]
     list_filter = ["role"]
     list_export = ["user", "user.username", "get_role_display", "page", "created_at"]
     export_headings = {
@@ -203,3 +232,25 @@ def receipts_header_button(page, user, view_name=None, next_url=None):
     from portal.receipt_views import receipts_button
 
     yield from receipts_button(page, user)
+
+
+class PageChooser(AdminPageChooser):
+    """Wagtail's page chooser with its button text ("Choose a page (网格党支部)")
+    in the reader's language: Wagtail joins the two into a plain string when a
+    form class is built, which freezes them in the language active at that
+    moment, and admin form classes are built once and kept."""
+
+    def __init__(self, target_models=None, **kwargs):
+        super().__init__(target_models=target_models, **kwargs)
+        model = self.target_models[0]
+        if len(self.target_models) == 1 and model is not Page:
+            self.choose_one_text = format_lazy(
+                "{} ({})", AdminPageChooser.choose_one_text, capfirst(model._meta.verbose_name)
+            )
+
+
+register_form_field_override(
+    models.ForeignKey,
+    to=Page,
+    override=lambda db_field: {"widget": PageChooser(target_models=[db_field.remote_field.model])},
+)

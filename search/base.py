@@ -14,6 +14,7 @@ DOCUMENT_FIELDS = (
     "doc_type",  # registry name, e.g. "member"
     "object_id",  # str(pk)
     "title",  # shown as the hit's heading
+    "summary",  # a publication's lead: weighs less than the title, more than the body
     "body",  # searchable text (private values masked, never clear)
     "keywords",  # extra searchable words: roles, categories, pinyin of names
     "url",  # where the hit links to ("" when there is no page)
@@ -56,6 +57,12 @@ class SearchQuery:
     lookup_hash: str = ""  # set when the text is a full ID number or phone and the role may look up
     offset: int = 0
     limit: int = 20
+    # The substring form (search.text.query_grams): bigram phrases of its Chinese runs.
+    grams: tuple[tuple[str, ...], ...] = ()
+    # Documents of these types dated before ``history_before`` are left out (past
+    # shifts for a user who is not staff; see SearchType.past_is_history).
+    history_types: tuple[str, ...] = ()
+    history_before: datetime | None = None
 
 
 @dataclass

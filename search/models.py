@@ -11,6 +11,7 @@ class SearchEntry(models.Model):
     doc_type = models.CharField(max_length=40)
     object_id = models.CharField(max_length=40)
     title = models.CharField(max_length=255)
+    summary = models.TextField(blank=True)
     body = models.TextField(blank=True)
     keywords = models.TextField(blank=True)
     url = models.CharField(max_length=500, blank=True)
@@ -24,8 +25,10 @@ class SearchEntry(models.Model):
     # Keyed hashes of a record's ID number and phone, for exact lookup.
     hash_1 = models.CharField(max_length=64, blank=True, db_index=True)
     hash_2 = models.CharField(max_length=64, blank=True, db_index=True)
-    # Segmented text: title and keywords weigh more than the body in ranking.
+    # Segmented text (character bigrams of Chinese runs first, then jieba's words):
+    # title and keywords weigh most in ranking, then the summary, then the body.
     title_tokens = models.TextField(blank=True)
+    summary_tokens = models.TextField(blank=True)
     body_tokens = models.TextField(blank=True)
     # The filter fields above as words (type, visibility, grid subtree, status), so
     # that SQLite's full-text index answers filters and facet counts on its own —

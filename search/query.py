@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.urls import reverse
+from django.utils import timezone
 
 from portal.crypto import keyed_hash
 from portal.models import Role
@@ -12,8 +13,8 @@ from portal.roles import user_scope
 from portal.validators import is_mobile, normalise_mobile
 from search.backends import get_backend
 from search.base import SearchQuery, SearchResults, Visibility
-from search.registry import get_type, grid_worker_types
-from search.text import query_tokens
+from search.registry import get_type, grid_worker_types, history_types
+from search.text import query_grams, query_tokens
 
 PER_PAGE = 20
 MAX_PAGES = 50  # never page deeper than 1,000 hits
@@ -53,6 +54,16 @@ def _lookup_hash(text: str, visibility: Visibility) -> str:
     return ""
 
 
+def _history(visibility: Visibility) -> dict:
+    """Past shifts (and any type whose past is history) are for staff: a member or
+    resident searching 楼道清理 wants the shifts they can still sign up for, not a
+    year of ended ones. Staff see everything, newest first as usual."""
+    if visibility.everything or visibility.paths or not history_types():
+        return {}
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return {"history_types": history_types(), "history_before": today}
+
+
 def search(
     *,
     user,
@@ -75,6 +86,8 @@ def search(
     query = SearchQuery(
         text=text,
         tokens=query_tokens(text),
+        grams=query_grams(text),
+        **_history(visibility),
         visibility=visibility,
         doc_types=tuple(doc_types),
         grid_path=grid_path,

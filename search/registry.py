@@ -33,10 +33,15 @@ class SearchType:
     # member's own record → "me"). Such a viewer sees a private record only as
     # its owner; without it, the hit is shown without a link.
     owner_url_name: str = ""
+    # The document's date is when the record happens (a volunteer shift): once that
+    # day is over it is history, which only staff (district, coordinators,
+    # secretaries) find; everyone else finds what is still to come.
+    past_is_history: bool = False
 
     def build(self, obj) -> dict:
         doc = {
             "title": "",
+            "summary": "",
             "body": "",
             "keywords": "",
             "url": "",
@@ -76,6 +81,10 @@ def get_type(name: str) -> SearchType:
 
 def grid_worker_types() -> tuple[str, ...]:
     return tuple(t.name for t in _registry.values() if t.grid_workers)
+
+
+def history_types() -> tuple[str, ...]:
+    return tuple(t.name for t in _registry.values() if t.past_is_history)
 
 
 def types_for_model(model) -> list[SearchType]:

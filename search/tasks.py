@@ -1,12 +1,21 @@
 """Index upkeep runs as background tasks, enqueued when the writing transaction
-commits — never in the request's critical path."""
+commits — never in the request's critical path.
 
+Saves, deletes and page events reach the index through signals (signals.py).
+Writes that send no signals — ``bulk_create``, ``bulk_update``,
+``QuerySet.update``, raw SQL, data migrations — call :func:`index_later` with
+the model and the primary keys they touched."""
+
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 from django_tasks import task
 
-from search.registry import get_type
+from search.registry import get_type, types_for_model
+
+# Records per background task: a bulk write of any size becomes bounded tasks.
+BATCH = 500
 
 
 @task()
@@ -32,6 +41,54 @@ def _sync(doc_type, object_ids, backend):
     return len(present)
 
 
-def enqueue_sync(doc_type: str, object_ids: list) -> None:
-    ids = [str(pk) for pk in object_ids]
-    transaction.on_commit(lambda: sync_records.enqueue(doc_type, ids))
+def enqueue_sync(doc_type: str, object_ids) -> None:
+    """Re-index (or remove) these records of one type once the transaction
+    commits, in tasks of at most ``BATCH`` records."""
+    ids = list(dict.fromkeys(str(pk) for pk in object_ids if pk is not None))
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        transaction.on_commit(lambda chunk=chunk: sync_records.enqueue(doc_type, chunk))
+
+
+def index_later(model, object_ids) -> None:
+    """Keep the index current after a write that sent no signals: re-index the
+    records of ``model`` (a model class, a historical model of a migration, or
+    an ``"app_label.Model"`` label) with these primary keys once the transaction
+    commits; those that no longer belong in the index (deleted, unpublished)
+    are removed. A model without a search type is ignored.
+
+    In a data migration the work waits until ``migrate`` has applied every
+    migration, so that the documents are built against the final schema."""
+    label = model if isinstance(model, str) else model._meta.label
+    search_types = types_for_model(apps.get_model(label))
+    ids = list(object_ids)
+    if not search_types or not ids:
+        return
+    if _migrating:
+        for search_type in search_types:
+            _after_migrate.setdefault(search_type.name, []).extend(ids)
+        return
+    for search_type in search_types:
+        enqueue_sync(search_type.name, ids)
+
+
+# --- Data migrations -----------------------------------------------------------------------
+
+_migrating = False
+_after_migrate: dict[str, list] = {}
+
+
+def migrate_started(**kwargs):
+    global _migrating
+    _migrating = True
+
+
+def migrate_finished(**kwargs):
+    """post_migrate is sent once per app after the whole plan ran: the first
+    call indexes what the data migrations touched."""
+    global _migrating
+    _migrating = False
+    pending = dict(_after_migrate)
+    _after_migrate.clear()
+    for doc_type, ids in pending.items():
+        enqueue_sync(doc_type, ids)

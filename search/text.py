@@ -22,6 +22,11 @@ _NUMBERED = re.compile(r"\d+(?:栋|单元|室|层|楼|区|号)")
 _WORD = re.compile(r"[\w]+", re.UNICODE)
 _MAX_QUERY_CHARS = 200
 _MAX_QUERY_TOKENS = 12
+# Runs of Chinese characters. Every run is also indexed as its character bigrams
+# (like Elasticsearch's cjk analyzer), so that any two or more characters of a text
+# are found, even inside a dictionary word that jieba does not split (党日 in
+# 主题党日, 三会 in 三会一课).
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 def jieba_ready():
@@ -89,6 +94,61 @@ def index_tokens(text: str) -> list[str]:
     """Search-mode segmentation (words and their sub-words) for indexing."""
     jieba_ready()
     return _tokens(text, _cut_for_search)
+
+
+def bigrams(run: str) -> list[str]:
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def index_bigrams(text: str) -> list[str]:
+    """The character bigrams of every run of two or more Chinese characters, in
+    text order: a query's bigrams match as a phrase (consecutive tokens) only
+    where the text holds the query itself."""
+    out = []
+    for run in _CJK_RUN.findall(normalise(text)):
+        out.extend(bigrams(run))
+    return out
+
+
+def query_grams(text: str) -> tuple[tuple[str, ...], ...]:
+    """The substring form of a query, to match against the bigrams: each run of two
+    or more Chinese characters becomes the phrase of its bigrams; numbered units,
+    letters, digits and lone Chinese characters stay single tokens. Empty when the
+    query has no run of two Chinese characters (the words alone then match).
+    Every term holds a substring of the query, so a text that contains the query
+    matches all of them."""
+    terms: list[tuple[str, ...]] = []
+    runs = False
+    for whole, segment in _segments(normalise(text[:_MAX_QUERY_CHARS])):
+        if whole:
+            terms.append((segment,))
+            continue
+        for piece in _WORD.findall(segment):
+            last = 0
+            for m in _CJK_RUN.finditer(piece):
+                terms.extend((t,) for t in _split_plain(piece[last : m.start()]))
+                run = m.group(0)
+                if len(run) >= 2:
+                    terms.append(tuple(bigrams(run)))
+                    runs = True
+                else:
+                    terms.append((run,))
+                last = m.end()
+            terms.extend((t,) for t in _split_plain(piece[last:]))
+    unique = tuple(dict.fromkeys(terms))
+    return unique[:_MAX_QUERY_TOKENS] if runs else ()
+
+
+def highlight_terms(tokens, grams) -> tuple[str, ...]:
+    """What to mark in a hit: the query's Chinese runs whole (三会一课, not 三 会 一课)
+    and its words."""
+    runs = tuple(g[0] + "".join(b[1] for b in g[1:]) for g in grams if len(g) > 1)
+    return runs + tuple(tokens)
+
+
+def _split_plain(text: str) -> list[str]:
+    """Letters and digits between Chinese runs: the words jieba makes of them."""
+    return [t for t in (_cut(text) if text else []) if t.strip("_")]
 
 
 def name_tokens(name: str) -> list[str]:

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class VolunteersConfig(AppConfig):
     name = "volunteers"
     verbose_name = _("Volunteers")
+
+    def ready(self):
+        from volunteers import calendar_sources  # noqa: F401  (registers calendar sources)

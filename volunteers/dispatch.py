@@ -14,14 +14,15 @@ Lifecycle::
 """
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from branches.models import GridBranchPage, GridPage
 from portal import scheduling
@@ -37,7 +38,14 @@ from volunteers.models import (
     ServiceRequest,
     SignUp,
 )
-from volunteers.services import _post, overlapping_work, points_for
+from volunteers.services import (
+    EARLY_CHECK_IN,
+    _post,
+    display_name,
+    ledger_minutes,
+    overlapping_work,
+    points_for,
+)
 
 Status = ServiceRequest.Status
 
@@ -178,9 +186,12 @@ def _offer_message(offer: Offer) -> dict:
 
 
 @transaction.atomic
-def offers_send(*, request: ServiceRequest, users, by=None, reasons=None) -> list[Offer]:
+def offers_send(
+    *, request: ServiceRequest, users, by=None, reasons=None, how: str = ""
+) -> list[Offer]:
     """Offer the request to ``users`` (each told by a background task). People
-    who already hold a live offer for it are skipped."""
+    who already hold a live offer for it are skipped. Every round of offers is
+    a line in the request's history (who was offered it; ``how`` says why)."""
     request = _locked(request)
     if by is not None:
         _require_manager(by, request)
@@ -212,11 +223,37 @@ def offers_send(*, request: ServiceRequest, users, by=None, reasons=None) -> lis
             continue  # already offered or taken
         offers.append(offer)
         notify_on_commit(user, **_offer_message(offer))
-    if offers:
-        scheduling.run_at(expires)  # the worker expires unanswered offers then
-    if offers and request.status != Status.DISPATCHED:
-        _move(request, Status.DISPATCHED, actor=by, note=_("Offered to %(n)d") % {"n": len(offers)})
+    if not offers:
+        return offers
+    scheduling.run_at(expires)  # the worker expires unanswered offers then
+    note = " ".join(
+        filter(
+            None,
+            [
+                _("Round %(n)s") % {"n": request.round} if request.round > 1 else "",
+                how,
+                _("Offered to %(names)s.")
+                % {"names": "、".join(display_name(o.user) for o in offers)},
+            ],
+        )
+    )
+    if request.status != Status.DISPATCHED:
+        _move(request, Status.DISPATCHED, actor=by, note=note)
+    else:
+        _note(request, actor=by, note=note)
     return offers
+
+
+def _note(request: ServiceRequest, *, actor=None, note: str) -> None:
+    """A line in the request's history that does not change its status (another
+    round of offers while it is dispatched, offers that went unanswered)."""
+    RequestEvent.objects.create(
+        request=request,
+        from_status=request.status,
+        to_status=request.status,
+        actor=actor,
+        note=note[:300],
+    )
 
 
 def _taken(request: ServiceRequest) -> int:
@@ -224,7 +261,9 @@ def _taken(request: ServiceRequest) -> int:
     return request.offers.filter(status__in=Offer.TAKEN, round=request.round).count()
 
 
-def request_dispatch_auto(*, request: ServiceRequest, by=None, extra: int = 2) -> list[Offer]:
+def request_dispatch_auto(
+    *, request: ServiceRequest, by=None, extra: int = 2, how: str = ""
+) -> list[Offer]:
     """Offer the request to the best-ranked candidates: as many as places still
     open, plus ``extra`` (the first acceptances fill the places)."""
     from volunteers.matching import rank_candidates
@@ -241,7 +280,11 @@ def request_dispatch_auto(*, request: ServiceRequest, by=None, extra: int = 2) -
         for c in candidates
     }
     return offers_send(
-        request=request, users=[users[c.user_id] for c in candidates], by=by, reasons=reasons
+        request=request,
+        users=[users[c.user_id] for c in candidates],
+        by=by,
+        reasons=reasons,
+        how=" ".join(filter(None, [how, _("Automatic dispatch.")])),
     )
 
 
@@ -258,8 +301,7 @@ def offer_accept(*, offer: Offer, user) -> Offer:
     if offer.status in Offer.TAKEN:
         return offer
     now = timezone.now()
-    if offer.status != Offer.Status.OFFERED or offer.expires_at <= now:
-        raise ValidationError(_("This offer is no longer open."))
+    _check_open(offer, now)
     taken = _taken(request)
     if taken >= request.people_needed:
         raise ValidationError(_("All places of this task have been taken. Thank you!"))
@@ -278,9 +320,8 @@ def offer_accept(*, offer: Offer, user) -> Offer:
     offer.status, offer.answered_at = Offer.Status.ACCEPTED, now
     offer.save(update_fields=["status", "answered_at"])
     if taken + 1 == request.people_needed:
-        request.offers.filter(status=Offer.Status.OFFERED).update(
-            status=Offer.Status.WITHDRAWN, answered_at=now
-        )
+        # Withdrawn, not answered: the others never replied (no reply time).
+        request.offers.filter(status=Offer.Status.OFFERED).update(status=Offer.Status.WITHDRAWN)
         if request.status in (Status.DISPATCHED, Status.ESCALATED):
             request.accepted_at = now
             _move(request, Status.ACCEPTED, actor=user)
@@ -292,24 +333,50 @@ def offer_decline(*, offer: Offer, user, reason: str = "") -> Offer:
     offer = Offer.objects.select_for_update().get(pk=offer.pk)
     if offer.user_id != user.pk:
         raise PermissionDenied(_("This offer was made to someone else."))
-    if offer.status != Offer.Status.OFFERED:
-        raise ValidationError(_("This offer is no longer open."))
+    _check_open(offer, timezone.now())
     offer.status, offer.answered_at = Offer.Status.DECLINED, timezone.now()
     offer.save(update_fields=["status", "answered_at"])
     return offer
 
 
+def open_offers(user, now=None):
+    """The offers waiting for ``user``'s answer (not yet expired)."""
+    return Offer.objects.filter(
+        user=user, status=Offer.Status.OFFERED, expires_at__gt=now or timezone.now()
+    )
+
+
+def _check_open(offer: Offer, now) -> None:
+    """Refuse an answer to an offer that is no longer open, saying why."""
+    if offer.status == Offer.Status.EXPIRED or (
+        offer.status == Offer.Status.OFFERED and offer.expires_at <= now
+    ):
+        raise ValidationError(
+            _("This offer expired at %(time)s without an answer; it has gone to someone else.")
+            % {"time": timezone.localtime(offer.expires_at).strftime("%m-%d %H:%M")}
+        )
+    if offer.status == Offer.Status.WITHDRAWN:
+        raise ValidationError(
+            _("This offer was withdrawn: the places were filled or the request was called off.")
+        )
+    if offer.status != Offer.Status.OFFERED:
+        raise ValidationError(_("This offer is no longer open."))
+
+
+def _holders_at_or_above(grid, role):
+    """The users holding ``role`` at ``grid`` or any grid above it."""
+    paths = [grid.path[:i] for i in range(4, len(grid.path) + 1, 4)]
+    return (
+        get_user_model()
+        .objects.filter(role_assignments__role=role, role_assignments__page__path__in=paths)
+        .distinct()
+    )
+
+
 def _coordinators_of(request: ServiceRequest):
     """Who an unanswered urgent request escalates to: the grid's coordinators
     (assigned at the request's grid or any grid above it)."""
-    paths = [request.grid.path[:i] for i in range(4, len(request.grid.path) + 1, 4)]
-    return (
-        get_user_model()
-        .objects.filter(
-            role_assignments__role=Role.GRID_COORDINATOR, role_assignments__page__path__in=paths
-        )
-        .distinct()
-    )
+    return _holders_at_or_above(request.grid, Role.GRID_COORDINATOR)
 
 
 def offers_expire(now=None) -> int:
@@ -333,8 +400,17 @@ def offers_expire(now=None) -> int:
             taken = _taken(request)
             if taken >= request.people_needed or request.status != Status.DISPATCHED:
                 continue
+            unanswered = ngettext(
+                "%(n)d offer was not answered in time.",
+                "%(n)d offers were not answered in time.",
+                count,
+            ) % {"n": count}
             if request.urgency == ServiceRequest.Urgency.URGENT and not taken:
-                _move(request, Status.ESCALATED, note=_("Nobody accepted in time."))
+                _move(
+                    request,
+                    Status.ESCALATED,
+                    note=f"{unanswered} {_('Nobody accepted in time.')}",
+                )
                 for coordinator in _coordinators_of(request):
                     notify_on_commit(
                         coordinator,
@@ -345,7 +421,14 @@ def offers_expire(now=None) -> int:
                         url=reverse("request_detail", args=[request.pk]),
                     )
                 continue
-            request_dispatch_auto(request=request, extra=0)
+            if not request_dispatch_auto(request=request, extra=0, how=unanswered):
+                waiting = request.offers.filter(status=Offer.Status.OFFERED).exists()
+                _note(
+                    request,
+                    note=unanswered
+                    if waiting
+                    else f"{unanswered} {_('No one else is free to take it.')}",
+                )
     return expired
 
 
@@ -360,14 +443,29 @@ def _own_task(offer: Offer, user) -> Offer:
 
 
 @transaction.atomic
-def task_start(*, offer: Offer, user) -> Offer:
-    """Check in at the task (the time counts from here)."""
+def task_start(*, offer: Offer, user, now=None) -> Offer:
+    """Check in at the task. As for a shift, check-in is open from 30 minutes
+    before the time window to its end; outside it, it is refused and says when
+    (a task done already is finished with a photo and a note instead)."""
     offer = _own_task(offer, user)
     if offer.status == Offer.Status.IN_SERVICE:
         return offer
     if offer.status != Offer.Status.ACCEPTED:
         raise ValidationError(_("Only an accepted task can be started."))
-    offer.status, offer.started_at = Offer.Status.IN_SERVICE, timezone.now()
+    now = now or timezone.now()
+    request = offer.request
+    opens, closes = request.window_start - EARLY_CHECK_IN, request.window_end
+    if not opens <= now <= closes:
+        message = _("Check-in for this task is open from %(opens)s to %(closes)s.") % {
+            "opens": timezone.localtime(opens).strftime("%m-%d %H:%M"),
+            "closes": timezone.localtime(closes).strftime("%m-%d %H:%M"),
+        }
+        if now > closes:
+            message += " " + _(
+                "If you have done it, finish it with a photo and a note of what was done."
+            )
+        raise ValidationError(message)
+    offer.status, offer.started_at = Offer.Status.IN_SERVICE, now
     offer.save(update_fields=["status", "started_at"])
     request = _locked(offer.request)
     if request.status == Status.ACCEPTED:
@@ -376,10 +474,11 @@ def task_start(*, offer: Offer, user) -> Offer:
 
 
 @transaction.atomic
-def task_complete(*, offer: Offer, user, note: str = "", photo=None) -> Offer:
+def task_complete(*, offer: Offer, user, note: str = "", photo=None, now=None) -> Offer:
     """Finish a task: needs a check-in (started, so check-out is now) or a
-    photo and a note. When every place is done the request is completed; each
-    completed task posts one credit event to the ledgers."""
+    photo and a note. When every place is done the request is completed and the
+    person who recorded it is asked to review it; each completed task posts one
+    credit event to the ledgers (``task_credit_summary`` says what it earned)."""
     offer = _own_task(offer, user)
     if offer.status == Offer.Status.COMPLETED:
         return offer
@@ -390,7 +489,7 @@ def task_complete(*, offer: Offer, user, note: str = "", photo=None) -> Offer:
         raise ValidationError(
             _("Check in when you start, or add a photo and a note of what was done.")
         )
-    now = timezone.now()
+    now = now or timezone.now()
     offer.status, offer.finished_at = Offer.Status.COMPLETED, now
     offer.completion_note, offer.completion_photo = note, photo
     offer.save(update_fields=["status", "finished_at", "completion_note", "completion_photo"])
@@ -402,18 +501,86 @@ def task_complete(*, offer: Offer, user, note: str = "", photo=None) -> Offer:
     if not open_places and request.status in (Status.ACCEPTED, Status.IN_SERVICE):
         request.completed_at = now
         _move(request, Status.COMPLETED, actor=user, note=note)
+        for reviewer in _reviewers_of(request):
+            notify_on_commit(
+                reviewer,
+                subject=_("Done, waiting for your review: %(title)s") % {"title": request.title},
+                body=_(
+                    "%(who)s has completed %(title)s. Ask the resident whether they are "
+                    "satisfied and review it."
+                )
+                % {"who": display_name(user), "title": request.title},
+                url=reverse("request_detail", args=[request.pk]),
+            )
     return offer
 
 
+def _reviewers_of(request: ServiceRequest):
+    """Who is asked to review a completed request: the person who recorded it,
+    else the grid workers of its grid (assigned at it or at a grid above it)."""
+    if request.created_by_id:
+        return [request.created_by]
+    return _holders_at_or_above(request.grid, Role.GRID_WORKER)
+
+
+# Longest service one task credits.
+MAX_TASK_MINUTES = 8 * 60
+
+
 def task_minutes(offer: Offer) -> int:
-    """Time served: from check-in to completion, else the request's window
-    (capped at 8 hours)."""
+    """Time served, by the duties' rule: from the later of check-in and the
+    window's start to the earlier of completion and the window's end. A task
+    finished with a photo and a note (no check-in) counts its window. At most
+    8 hours."""
+    request = offer.request
+    start, end = request.window_start, request.window_end
     if offer.started_at and offer.finished_at:
-        minutes = int((offer.finished_at - offer.started_at).total_seconds() // 60)
-    else:
-        request = offer.request
-        minutes = int((request.window_end - request.window_start).total_seconds() // 60)
-    return max(0, min(minutes, 8 * 60))
+        start, end = max(offer.started_at, start), min(offer.finished_at, end)
+    minutes = int((end - start).total_seconds() // 60)
+    return max(0, min(minutes, MAX_TASK_MINUTES))
+
+
+def task_credit_summary(offer: Offer) -> tuple[str, bool]:
+    """What a completed task earned, as a sentence for its volunteer, and whether
+    it earned anything: a task that earns nothing always says why."""
+    event = CreditEvent.objects.filter(offer=offer, kind=CreditEvent.Kind.CREDIT).first()
+    if event is None:
+        return "", False
+    request = offer.request
+    if not event.minutes:
+        local = timezone.localtime
+        return (
+            _(
+                "No service hours or points were credited: only the time between check-in "
+                "and completion within the task's time (%(start)s–%(end)s) counts, to the "
+                "nearest tenth of an hour, and you checked in at %(checked_in)s and finished "
+                "at %(done)s."
+            )
+            % {
+                "start": local(request.window_start).strftime("%m-%d %H:%M"),
+                "end": local(request.window_end).strftime("%m-%d %H:%M"),
+                "checked_in": local(offer.started_at).strftime("%m-%d %H:%M")
+                if offer.started_at
+                else "—",
+                "done": local(offer.finished_at).strftime("%m-%d %H:%M"),
+            },
+            False,
+        )
+    hours = f"{event.minutes / 60:.1f}".removesuffix(".0")
+    if not event.points:
+        return (
+            _(
+                "%(hours)s hours of service credited, and no points: the district's points "
+                "rule for volunteer activities gives none."
+            )
+            % {"hours": hours},
+            True,
+        )
+    return (
+        _("%(hours)s hours of service and %(points)s points credited.")
+        % {"hours": hours, "points": f"{event.points:f}".removesuffix(".0")},
+        True,
+    )
 
 
 def task_credit_post(*, offer: Offer) -> CreditEvent | None:
@@ -422,7 +589,7 @@ def task_credit_post(*, offer: Offer) -> CreditEvent | None:
     registered with. Once per task."""
     if CreditEvent.objects.filter(offer=offer).exists():
         return None
-    minutes = task_minutes(offer)
+    minutes = ledger_minutes(task_minutes(offer))
     request = offer.request
     registration = CommunityRegistration.objects.filter(
         member__user_id=offer.user_id,
@@ -482,7 +649,7 @@ def request_return(*, request: ServiceRequest, by, reason: str) -> ServiceReques
     _require_manager(by, request)
     if not (reason or "").strip():
         raise ValidationError(_("Give the reason."))
-    request.offers.filter(status=Offer.Status.OFFERED).update(status=Offer.Status.WITHDRAWN)
+    _withdraw_all(request, reason=reason.strip())
     _move(request, Status.RETURNED, actor=by, note=reason.strip())
     return request
 
@@ -493,9 +660,84 @@ def request_cancel(*, request: ServiceRequest, by, reason: str) -> ServiceReques
     _require_manager(by, request)
     if not (reason or "").strip():
         raise ValidationError(_("Give the reason."))
-    request.offers.filter(
-        Q(status=Offer.Status.OFFERED)
-        | Q(status__in=(Offer.Status.ACCEPTED, Offer.Status.IN_SERVICE))
-    ).update(status=Offer.Status.WITHDRAWN)
+    _withdraw_all(request, reason=reason.strip())
     _move(request, Status.CANCELLED, actor=by, note=reason.strip())
     return request
+
+
+def _withdraw_all(request: ServiceRequest, *, reason: str) -> None:
+    """Returning or cancelling a request withdraws its open offers and the tasks
+    taken and not yet done (their volunteers no longer see the resident's
+    contact), and tells the volunteers who had taken it."""
+    live = (Offer.Status.OFFERED, Offer.Status.ACCEPTED, Offer.Status.IN_SERVICE)
+    offers = list(request.offers.filter(status__in=live).select_related("user"))
+    request.offers.filter(pk__in=[o.pk for o in offers]).update(status=Offer.Status.WITHDRAWN)
+    for offer in offers:
+        if offer.status == Offer.Status.OFFERED:
+            continue
+        notify_on_commit(
+            offer.user,
+            subject=_("Task withdrawn: %(title)s") % {"title": request.title},
+            body=_("%(title)s has been withdrawn: %(reason)s")
+            % {"title": request.title, "reason": reason},
+            url=reverse("my_tasks"),
+        )
+
+
+# --- Who sees the resident's contact -----------------------------------------------------------
+
+# How long after completing a task its volunteer still sees the contact.
+CONTACT_AFTER = dt.timedelta(days=1)
+
+
+def contact_until(offer: Offer):
+    """Until when the person who took a task sees the resident's address, name
+    and phone and the dispatcher's name and phone: from accepting it until a day
+    after completing it (while it is not completed, a day after its time window
+    ends). None for an offer that is not, or no longer, their task: offered,
+    declined, expired or withdrawn (the places were filled, or the request was
+    returned or cancelled)."""
+    if offer.status in (Offer.Status.ACCEPTED, Offer.Status.IN_SERVICE):
+        return offer.request.window_end + CONTACT_AFTER
+    if offer.status == Offer.Status.COMPLETED and offer.finished_at:
+        return offer.finished_at + CONTACT_AFTER
+    return None
+
+
+@dataclass(frozen=True)
+class TaskContact:
+    address: str
+    resident: str
+    phone: str
+    dispatcher: str
+    dispatcher_phone: str
+    until: dt.datetime
+
+
+def phone_of(user) -> str:
+    """A staff member's phone for volunteers to call back: the mobile number
+    their account signs in with, else their member record's."""
+    for related in ("phone_record", "member"):
+        record = getattr(user, related, None) if hasattr(user, related) else None
+        if record is not None and record.phone:
+            return record.phone
+    return ""
+
+
+def task_contact(offer: Offer, now=None) -> TaskContact | None:
+    """The contact the volunteer of ``offer`` sees in full now (the view audits
+    each showing), or None outside ``contact_until``. The dispatcher is the
+    person who offered the task, else (offered automatically) its recorder."""
+    until = contact_until(offer)
+    if until is None or (now or timezone.now()) >= until:
+        return None
+    request = offer.request
+    dispatcher = offer.offered_by or request.created_by
+    return TaskContact(
+        address=request.address,
+        resident=request.requester_name,
+        phone=request.requester_phone,
+        dispatcher=display_name(dispatcher) if dispatcher else "",
+        dispatcher_phone=phone_of(dispatcher) if dispatcher else "",
+        until=until,
+    )

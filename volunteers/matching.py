@@ -73,7 +73,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
+from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import In, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -81,6 +81,7 @@ from django.utils.translation import ngettext
 from wagtail.models import Page
 
 from branches.models import GridPage, Member
+from portal.names import person_name_sql
 from volunteers.models import CheckIn, Offer, ServiceRequest, Shift, SignUp, VolunteerProfile
 
 SKILLS = 30.0
@@ -337,11 +338,7 @@ def _shortlist(people, need: _Need, limit: int, now) -> list[dict]:
     found = (
         people.annotate(
             static=static,
-            display_name=Coalesce(
-                "member__name",
-                NullIf(Trim(Concat("last_name", "first_name")), Value("")),
-                "username",
-            ),
+            display_name=person_name_sql(),
             **columns,
         )
         .order_by("-static", "pk")

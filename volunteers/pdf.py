@@ -6,7 +6,6 @@ A4 page, "page N of M" footer)."""
 
 from xml.sax.saxutils import escape
 
-from django.db.models import Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -17,8 +16,10 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from portal.masking import mask_address
+from portal.names import person_name
 from portal.pdf import FONT, RED, WIDTH, QRCode, register_fonts, render, rule, styles, table
-from volunteers.models import CheckIn, CreditEvent, Offer
+from portal.templatetags.portal_tags import minutes_to_hours, one_decimal
+from volunteers.selectors import service_record
 
 # The A4 text width left by the toolkit's 18 mm margins.
 # Rows printed in a certificate's table of services; the rest are counted.
@@ -60,12 +61,7 @@ def _text(value) -> str:
 
 def _person(user) -> str:
     """How a person is named on a document: their member name, else their account name."""
-    if user is None:
-        return ""
-    member = getattr(user, "member", None)
-    if member is not None:
-        return member.name
-    return user.get_full_name() or user.get_username()
+    return person_name(user)
 
 
 def _date(value) -> str:
@@ -78,7 +74,7 @@ def _date(value) -> str:
 
 
 def _hours(minutes: int) -> str:
-    return f"{round(minutes / 60, 1):g}"
+    return minutes_to_hours(minutes)
 
 
 def _issuer() -> str:
@@ -195,38 +191,21 @@ def registration_slip_pdf(registration) -> bytes:
 
 
 def certificate_services(certificate, limit: int = CERTIFICATE_ROWS):
-    """The shifts and dispatched tasks credited to the certificate's person in
-    its year (net minutes above zero), oldest first: ``(rows, total)`` where
-    ``rows`` holds at most ``limit`` ``(date, title, unit, minutes)`` and
-    ``total`` counts them all."""
-    events = CreditEvent.objects.filter(user_id=certificate.user_id, year=certificate.year)
-    net = {
-        (check_in, offer): minutes
-        for check_in, offer, minutes in events.values("check_in", "offer")
-        .annotate(net=Sum("minutes"))
-        .filter(net__gt=0)
-        .values_list("check_in", "offer", "net")
-    }
-    check_ins = CheckIn.objects.filter(pk__in=[c for c, o in net if c is not None]).select_related(
-        "shift__duty__branch"
-    )
-    tasks = Offer.objects.filter(pk__in=[o for c, o in net if o is not None]).select_related(
-        "request__branch"
-    )
+    """The services of the certificate's person in its year (their service
+    record), oldest first: ``(rows, total)`` where ``rows`` holds at most
+    ``limit`` ``(date, title, unit, minutes)`` and ``total`` counts them all."""
+    record = service_record(user=certificate.user_id, year=certificate.year)
     rows = [
-        (c.shift.starts_at, c.shift.duty.title, c.shift.duty.branch.title, net[(c.pk, None)])
-        for c in check_ins
-    ] + [
-        (t.request.window_start, t.request.title, t.request.branch.title, net[(None, t.pk)])
-        for t in tasks
+        (row["when"], row["title"], row["unit"], row["net_minutes"]) for row in record.rows[:limit]
     ]
-    rows.sort(key=lambda row: row[0])
-    return rows[:limit], len(net)
+    return rows, record.services
 
 
-def certificate_pdf(certificate, verify_url: str) -> bytes:
+def certificate_pdf(certificate, verify_url: str, *, record=None) -> bytes:
     """The service certificate (志愿服务证明): the year's totals, the issuer, a
-    QR code of ``verify_url`` and, as an annex, the credited services."""
+    QR code of ``verify_url`` and, as an annex, the credited services — the rows
+    of ``record`` (the service record the certificate was issued from; read
+    again when not given)."""
     register_fonts()
     s = _styles()
     year = str(certificate.year)
@@ -290,17 +269,19 @@ def certificate_pdf(certificate, verify_url: str) -> bytes:
         Spacer(1, 10 * mm),
     ]
 
-    rows, total = certificate_services(certificate)
+    if record is None:
+        record = service_record(user=certificate.user_id, year=certificate.year)
+    rows, total = record.rows[:CERTIFICATE_ROWS], record.services
     header = [_("Seq."), _("Service date"), _("Service item"), _("Organised by"), _("Hours served")]
     data = [[Paragraph(_text(h), s["cell_head"]) for h in header]]
-    for number, (when, title, unit, minutes) in enumerate(rows, start=1):
+    for number, row in enumerate(rows, start=1):
         data.append(
             [
                 str(number),
-                timezone.localtime(when).strftime("%Y-%m-%d"),
-                Paragraph(_text(title), s["cell"]),
-                Paragraph(_text(unit), s["cell"]),
-                _hours(minutes),
+                timezone.localtime(row["when"]).strftime("%Y-%m-%d"),
+                Paragraph(_text(row["title"]), s["cell"]),
+                Paragraph(_text(row["unit"]), s["cell"]),
+                _hours(row["net_minutes"]),
             ]
         )
     flowables.append(
@@ -309,6 +290,16 @@ def certificate_pdf(certificate, verify_url: str) -> bytes:
             s["heading"],
         )
     )
+    if rows and total == len(rows):
+        data.append(
+            [
+                "",
+                Paragraph(_text(_("Total")), s["cell_head"]),
+                Paragraph(_text(_("%(n)s services") % {"n": total}), s["cell"]),
+                "",
+                _hours(record.minutes),
+            ]
+        )
     if rows:
         services = table(data, col_widths=[12 * mm, 26 * mm, 66 * mm, 48 * mm, 22 * mm])
         services.setStyle(
@@ -350,8 +341,7 @@ def branch_month_report_pdf(*, report) -> bytes:
     font = register_fonts()
     style = styles()
 
-    def points(value) -> str:
-        return f"{float(value):g}"
+    points = one_decimal
 
     period, headline = report.period, report.headline
     title = _("%(branch)s %(year)d-%(month)02d volunteer service report") % {

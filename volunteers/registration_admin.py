@@ -21,6 +21,7 @@ from wagtail.admin.views import generic
 
 from branches.wagtail_hooks import ScopedViewSet, TreeFilterSet
 from portal.masking import mask_address
+from portal.names import person_name
 from portal.roles import can_access
 from volunteers import registration as services
 from volunteers.models import CommunityRegistration
@@ -85,7 +86,7 @@ class RegistrationInspectView(generic.InspectView):
 
     def get_decided_by_display_value(self):
         user = self.object.decided_by
-        return (user.get_full_name() or user.get_username()) if user else "—"
+        return person_name(user) if user else "—"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -32,6 +32,8 @@ from portal.audit import audit_record
 from portal.exports import XLSX_CONTENT_TYPE, attachment_header, xlsx_row
 from portal.models import AuditEntry
 from portal.roles import user_scope
+from portal.selectors import data_years
+from volunteers.models import Shift
 from volunteers.selectors import (
     Period,
     branch_month_report,
@@ -193,10 +195,14 @@ class ReportView(WagtailAdminTemplateMixin, View):
             problems=filters.problems,
             filters=filters,
             branch_options=filters.branch_options,
-            years=sorted(
-                set(range(max(MIN_YEAR, today.year - 9), today.year + 2)) | {filters.year},
-                reverse=True,
-            ),
+            # The years with shifts (and this year), not a fixed span of empty ones.
+            years=[
+                y
+                for y in data_years(
+                    Shift.objects.all(), "starts_at", also=(today.year, filters.year)
+                )
+                if MIN_YEAR <= y <= today.year + 1
+            ],
             months=range(1, 13),
             action_url=reverse("volunteer_report"),
         )
@@ -334,6 +340,11 @@ def report_workbook(filters: ReportFilters) -> bytes:
             values += [cell.hours, float(cell.points)]
         groups.append(xlsx_row(groups, values))
 
+    # Hours and points with one decimal, as on the page.
+    for sheet, first in ((people, 6), (groups, 2)):
+        for row in sheet.iter_rows(min_row=2, min_col=first):
+            for cell in row:
+                cell.number_format = "0.0"
     for sheet in (shifts, people, groups):
         for cell in sheet[1]:
             cell.font = bold

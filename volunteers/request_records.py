@@ -70,9 +70,10 @@ from branches.importers import (
 from branches.models import DistrictPage, GridBranchPage, GridPage
 from portal.exports import xlsx_row
 from portal.masking import mask_address, mask_name, mask_phone
+from portal.names import full_name
 from portal.roles import user_scope
 from portal.validators import is_mobile, normalise_mobile
-from search.tasks import enqueue_sync
+from search.tasks import index_later
 from volunteers.models import Offer, RequestEvent, ServiceRequest, Skill
 
 REQUESTS = "requests"
@@ -123,8 +124,8 @@ EXAMPLE_ROWS[REQUESTS] = [
     {
         "title": "帮独居老人买菜",
         "category": "助老服务",
-        "grid": "幸福里三级网格",
-        "address": "幸福里小区3号楼2单元301",
+        "grid": "丰收社区第一网格",
+        "address": "晓园新村3号楼2单元301",
         "requester_name": "王芳",
         "requester_phone": "13700137003",
         "window_start": "2030-06-01 09:00",
@@ -137,8 +138,8 @@ EXAMPLE_ROWS[REQUESTS] = [
     {
         "title": "楼道堆物清理",
         "category": "环境整治",
-        "grid": "幸福里三级网格",
-        "address": "幸福里小区3号楼",
+        "grid": "丰收社区第一网格",
+        "address": "晓园新村3号楼",
         "requester_name": "",
         "requester_phone": "",
         "window_start": "2030-06-02 14:00",
@@ -532,7 +533,7 @@ def request_import(
         result,
         lambda: _request_write(pending, user=user, source=source),
         user=user,
-        label=ServiceRequest._meta.label,
+        model=ServiceRequest,
         source=source,
     )
 
@@ -589,7 +590,7 @@ def _request_write(pending: list, *, user, source: str) -> int:
         batch_size=500,
     )
     # bulk_create sends no post_save: index the new requests once this commits.
-    enqueue_sync("request", [r.pk for r in requests])
+    index_later(ServiceRequest, [r.pk for r in requests])
     return len(requests)
 
 
@@ -901,7 +902,7 @@ def busiest_volunteers(*, unit, now: dt.datetime, limit: int = BUSIEST_SHOWN) ->
     )
     people = []
     for row in rows:
-        full = f"{row['user__last_name']}{row['user__first_name']}".strip()
+        full = full_name(row["user__first_name"], row["user__last_name"])
         people.append(
             {
                 "user_id": row["user_id"],

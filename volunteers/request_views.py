@@ -25,7 +25,7 @@ from wagtail.models import Page
 
 from branches.models import GridPage
 from portal import uploads
-from portal.audit import audit_record
+from portal.audit import audit_record, audit_records
 from portal.forms import ModelMultipleChoiceField
 from portal.masking import mask_address, mask_name, mask_phone
 from portal.models import AuditEntry, Role
@@ -35,7 +35,7 @@ from portal.validators import validate_phone
 from volunteers import dispatch
 from volunteers.matching import rank_candidates
 from volunteers.models import Offer, RequestPhoto, ServiceRequest, Skill
-from volunteers.services import display_name
+from volunteers.services import EARLY_CHECK_IN, display_name
 
 PER_PAGE = 20
 # The most grids the request form lists (a district administrator's whole tree
@@ -54,6 +54,8 @@ Status = ServiceRequest.Status
 # Statuses in which the request can be offered (see dispatch.offers_send).
 OFFERABLE = (Status.NEW, Status.DISPATCHED, Status.RETURNED, Status.ESCALATED)
 RETURNABLE = (Status.DISPATCHED, Status.ACCEPTED, Status.ESCALATED)
+# Offers whose answered_at is the person's own reply.
+REPLIED = (*Offer.TAKEN, Offer.Status.DECLINED)
 
 
 # --- Who may do what --------------------------------------------------------------------------
@@ -413,10 +415,14 @@ def _visible_request(user, pk) -> ServiceRequest:
     """The request, or 404 when it is outside what the user may see."""
     return get_object_or_404(
         visible_to(user, ServiceRequest.objects.all()).select_related(
-            "grid", "branch", "created_by__member"
+            "grid", "branch", "created_by__member", "created_by__phone_record"
         ),
         pk=pk,
     )
+
+
+# What a volunteer's view of their task's contact reveals (audit log's "field").
+CONTACT_FIELDS = "address,requester_name,requester_phone,dispatcher_phone"
 
 
 @login_required
@@ -433,12 +439,31 @@ def request_detail(request, pk):
             detail="request_detail",
             request=request,
         )
-    offers = sr.offers.select_related("user__member").order_by("-round", "offered_at", "id")
+    offers = sr.offers.select_related(
+        "user__member", "offered_by__member", "offered_by__phone_record"
+    ).order_by("-round", "offered_at", "id")
     if not staff:
         offers = offers.filter(user=user)
     offers = list(offers[:MAX_ROWS])
     for offer in offers:
         offer.name = display_name(offer.user)
+        # Only a person's own answer is a reply (not a withdrawal or expiry).
+        offer.replied_at = offer.answered_at if offer.status in REPLIED else None
+    # The volunteer who took it sees the resident's and the dispatcher's contact
+    # from accepting it until a day after completing it (dispatch.contact_until).
+    contact = None
+    if not staff:
+        contact = next(filter(None, (dispatch.task_contact(o) for o in offers)), None)
+    if contact is not None:
+        audit_record(
+            actor=user,
+            action=AuditEntry.Action.REVEAL,
+            obj=sr,
+            field=CONTACT_FIELDS,
+            detail="task_contact request_detail",
+            request=request,
+        )
+    full = staff or contact is not None
     events = list(sr.events.select_related("actor__member").order_by("at", "id")[:MAX_ROWS])
     for event in events:
         event.actor_name = display_name(event.actor) if event.actor else _("System")
@@ -454,9 +479,13 @@ def request_detail(request, pk):
         {
             "sr": sr,
             "staff": staff,
-            "address": sr.address if staff else mask_address(sr.address),
-            "phone": sr.requester_phone if staff else mask_phone(sr.requester_phone),
-            "resident": sr.requester_name if staff else mask_name(sr.requester_name),
+            "contact": contact,
+            "full": full,
+            "contact_after": dispatch.CONTACT_AFTER,
+            "took_it": any(o.status in Offer.TAKEN for o in offers),
+            "address": sr.address if full else mask_address(sr.address),
+            "phone": sr.requester_phone if full else mask_phone(sr.requester_phone),
+            "resident": sr.requester_name if full else mask_name(sr.requester_name),
             "recorder": display_name(sr.created_by) if sr.created_by else "",
             "photos": sr.photos.order_by("sort_order")[: MAX_PHOTOS * 2],
             "events": events,
@@ -603,17 +632,37 @@ def my_tasks(request):
     now = timezone.now()
     mine = Offer.objects.filter(user=request.user).select_related("request__grid")
     open_offers = list(
-        mine.filter(status=Offer.Status.OFFERED, expires_at__gt=now).order_by("expires_at", "id")[
-            :MAX_ROWS
-        ]
+        dispatch.open_offers(request.user, now)
+        .select_related("request__grid")
+        .order_by("expires_at", "id")[:MAX_ROWS]
     )
     taken = list(
-        mine.filter(status__in=(Offer.Status.ACCEPTED, Offer.Status.IN_SERVICE)).order_by(
-            "request__window_start", "id"
-        )[:MAX_ROWS]
+        mine.filter(status__in=(Offer.Status.ACCEPTED, Offer.Status.IN_SERVICE))
+        .select_related(
+            "request__created_by__member",
+            "request__created_by__phone_record",
+            "offered_by__member",
+            "offered_by__phone_record",
+        )
+        .order_by("request__window_start", "id")[:MAX_ROWS]
     )
-    for offer in open_offers + taken:
+    for offer in open_offers:
         offer.address = mask_address(offer.request.address)
+    for offer in taken:
+        offer.check_in_opens = offer.request.window_start - EARLY_CHECK_IN
+        offer.contact = dispatch.task_contact(offer, now)
+        offer.address = (
+            offer.contact.address if offer.contact else mask_address(offer.request.address)
+        )
+    # Each showing of a task's contact is audited: one entry per request, one query.
+    audit_records(
+        actor=request.user,
+        action=AuditEntry.Action.REVEAL,
+        objs=[offer.request for offer in taken if offer.contact],
+        field=CONTACT_FIELDS,
+        detail="task_contact my_tasks",
+        request=request,
+    )
     history = Paginator(
         mine.exclude(pk__in=[o.pk for o in open_offers + taken]).order_by("-offered_at", "-id"),
         PER_PAGE,
@@ -672,11 +721,14 @@ def task_complete(request, pk):
     form = CompleteForm(request.POST, request.FILES)
     if not form.is_valid():
         raise ValidationError([m for errors in form.errors.values() for m in errors])
-    dispatch.task_complete(
+    offer = dispatch.task_complete(
         offer=offer,
         user=request.user,
         note=form.cleaned_data["note"],
         photo=form.cleaned_data["photo"] or None,
     )
-    messages.success(request, _("“%(title)s” is done. Thank you!") % {"title": offer.request.title})
+    done = _("“%(title)s” is done. Thank you!") % {"title": offer.request.title}
+    credited, earned = dispatch.task_credit_summary(offer)
+    # A task that earned nothing says why, as a warning rather than a thank-you alone.
+    (messages.success if earned else messages.warning)(request, f"{done} {credited}".strip())
     return redirect("my_tasks")

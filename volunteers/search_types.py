@@ -11,10 +11,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.search_types import private_scope
+from portal.i18n import in_every_language
 from portal.masking import mask_address, mask_name
 from search.registry import SearchType, register
 from volunteers.models import CheckIn, Duty, Offer, ServiceRequest, Shift
 from volunteers.services import display_name
+
+
+def _kind(duty) -> str:
+    """The duty's kind in both languages: 志愿 and "volunteer" both find an activity."""
+    return in_every_language(Duty.Kind(duty.kind).label)
 
 
 def _duty_document(duty) -> dict:
@@ -23,9 +29,7 @@ def _duty_document(duty) -> dict:
         "title": duty.title,
         # The branch's name is in the body: a duty is not what 网格 or 支部 looks for.
         "body": " ".join(filter(None, [duty.description, duty.place, duty.branch.title])),
-        "keywords": " ".join(
-            filter(None, [str(duty.get_kind_display()), str(duty.required_skill or "")])
-        ),
+        "keywords": " ".join(filter(None, [_kind(duty), str(duty.required_skill or "")])),
         "url": reverse("volunteer_shift", args=[shift.pk]) if shift else "",
         "date": shift.starts_at if shift else duty.created_at,
         "status": "open" if duty.published else "closed",
@@ -43,7 +47,7 @@ def _shift_document(shift) -> dict:
     return {
         "title": f"{duty.title} {_when(shift.starts_at)}",
         "body": " ".join(filter(None, [duty.place, duty.branch.title])),
-        "keywords": str(duty.get_kind_display()),
+        "keywords": _kind(duty),
         "url": reverse("volunteer_shift", args=[shift.pk]),
         "date": shift.starts_at,
         "status": "cancelled" if shift.cancelled else "open",
@@ -88,6 +92,8 @@ register(
         model=Shift,
         queryset=lambda: Shift.objects.select_related("duty__branch"),
         document=_shift_document,
+        # Ended shifts are history: members and residents find the upcoming ones.
+        past_is_history=True,
     )
 )
 register(
@@ -109,7 +115,7 @@ def _request_document(request) -> dict:
                 None,
                 [
                     request.description,
-                    str(request.get_category_display()),
+                    in_every_language(ServiceRequest.Category(request.category).label),
                     # Not the grid's name: every grid is a 网格, and a request is not
                     # what 网格 looks for (the grid is a filter and on the page).
                     mask_address(request.address),
@@ -125,12 +131,12 @@ def _request_document(request) -> dict:
         ),
         "keywords": " ".join(
             [
-                str(request.get_category_display()),
+                in_every_language(ServiceRequest.Category(request.category).label),
                 # 微心愿, 督办事项, 批量导入; the usual source (网格员上报) says nothing.
                 ""
                 if request.source == ServiceRequest.Source.GRID_WORKER
-                else str(request.get_source_display()),
-                str(request.get_urgency_display()),
+                else in_every_language(ServiceRequest.Source(request.source).label),
+                in_every_language(ServiceRequest.Urgency(request.urgency).label),
             ]
         ),
         "url": request_url(request.pk),

@@ -35,6 +35,7 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -46,14 +47,13 @@ from django.db.models import (
 from django.db.models.functions import (
     Cast,
     Coalesce,
-    Concat,
     ExtractDay,
     ExtractMonth,
     NullIf,
-    Trim,
 )
 from django.utils import timezone
 
+from portal.names import person_name_sql
 from volunteers.models import CheckIn, CreditEvent, Shift, SignUp
 
 ZERO_POINTS = Decimal("0.0")
@@ -181,11 +181,7 @@ def people_served(
         get_user_model()
         .objects.filter(Q(pk__in=user_ids) | Q(pk__in=attendee_ids))
         .annotate(
-            display_name=Coalesce(
-                "member__name",
-                NullIf(Trim(Concat("first_name", Value(" "), "last_name")), Value("")),
-                "username",
-            ),
+            display_name=person_name_sql(),
             sign_ups=_subquery_count(
                 signups.filter(
                     status__in=[status.CONFIRMED, status.WAITLISTED, status.LATE_CANCELLED]
@@ -390,3 +386,63 @@ def branch_month_report(
         ),
         limited_to_groups=group_ids is not None,
     )
+
+
+# --- A person's service record for a year (我的志愿服务, the certificate) -------------------------
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    """A person's credited services in a year — one row per shift check-in or
+    dispatched task that holds an unreversed credit, oldest first — and the
+    totals, which are the sums of these same rows (so a page or a certificate
+    that prints the rows and the totals can never disagree with itself)."""
+
+    year: int
+    rows: list[dict]
+
+    @property
+    def services(self) -> int:
+        return len(self.rows)
+
+    @property
+    def minutes(self) -> int:
+        return sum(row["net_minutes"] for row in self.rows)
+
+    @property
+    def points(self) -> Decimal:
+        return sum((row["net_points"] for row in self.rows), ZERO_POINTS)
+
+    @property
+    def hours(self) -> float:
+        return hours(self.minutes)
+
+
+def service_record(*, user, year: int) -> ServiceRecord:
+    """The credited services of ``user`` in ``year`` from the ledger entries
+    (``CreditEvent``), in one query. A service counts while it holds more
+    credits than reversals (a correction reverses one credit and posts another);
+    its hours and points are the net sums of its entries. Each row is a dict:
+    ``when``, ``title``, ``unit`` (the organising branch), ``net_minutes``,
+    ``net_points``, ``shift_id`` (None for a task), ``task_id`` (the offer; None for a shift)."""
+    credit = CreditEvent.Kind.CREDIT
+    rows = (
+        CreditEvent.objects.filter(user=user, year=year)
+        .values("check_in", "offer")
+        .annotate(
+            live=Sum(Case(When(kind=credit, then=Value(1)), default=Value(-1))),
+            net_minutes=Sum("minutes"),
+            net_points=Sum("points"),
+            when=Coalesce(Min("check_in__shift__starts_at"), Min("offer__request__window_start")),
+            title=Coalesce(Min("check_in__shift__duty__title"), Min("offer__request__title")),
+            unit=Coalesce(
+                Min("check_in__shift__duty__branch__title"), Min("offer__request__branch__title")
+            ),
+            shift_id=Min("check_in__shift_id"),
+            task_id=Min("offer_id"),
+        )
+        .filter(live__gt=0)
+        .values("when", "title", "unit", "net_minutes", "net_points", "shift_id", "task_id")
+        .order_by("when", "shift_id", "task_id")
+    )
+    return ServiceRecord(year=year, rows=list(rows))

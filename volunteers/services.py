@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from portal import scheduling
 from portal.models import Role, RoleAssignment
+from portal.names import person_name
 from portal.notify import notify_on_commit
 from portal.roles import can_access, member_of, user_scope
 from volunteers import tokens
@@ -426,12 +427,24 @@ def check_in_verify(*, check_in: CheckIn, by) -> CheckIn:
 # --- The ledgers ------------------------------------------------------------
 
 
+# Service time is credited in tenths of an hour (6 minutes), so every figure
+# shown with one decimal is exact and any total equals the sum of its rows.
+CREDIT_STEP_MINUTES = 6
+
+
+def ledger_minutes(minutes: int) -> int:
+    """Minutes served as credited to the ledger: to the nearest tenth of an hour
+    (half up: 3 minutes count as 6, 2 as none)."""
+    step = CREDIT_STEP_MINUTES
+    return max(0, (int(minutes) + step // 2) // step * step)
+
+
 def credited_minutes(record: CheckIn) -> int:
     """Time served within the shift: from the later of check-in and start to the
-    earlier of check-out and end, in whole minutes."""
+    earlier of check-out and end, to the nearest tenth of an hour."""
     start = max(record.checked_in_at, record.shift.starts_at)
     end = min(record.checked_out_at, record.shift.ends_at)
-    return max(0, int((end - start).total_seconds() // 60))
+    return ledger_minutes(max(0, int((end - start).total_seconds() // 60)))
 
 
 def points_for(kind: str, minutes: int) -> Decimal:
@@ -521,5 +534,4 @@ def _reverse(record: CheckIn, by) -> CreditEvent | None:
 
 
 def display_name(user) -> str:
-    member = member_of(user)
-    return member.name if member else (user.get_full_name() or user.get_username())
+    return person_name(user)

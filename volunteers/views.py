@@ -2,23 +2,25 @@
 "sign up" button, and cancelling."""
 
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from portal.links import absolute_url
 from portal.roles import member_of
 from volunteers import services, tokens
-from volunteers.models import CheckIn, ServiceLedger, Shift, SignUp
+from volunteers.models import CheckIn, CreditEvent, ServiceLedger, Shift, SignUp
+from volunteers.selectors import service_record
 
 PER_PAGE = 20
+RECORD_PER_PAGE = 50  # services a year on one page of the record
 
 
 def _open_shifts():
@@ -185,7 +187,7 @@ def shift_code(request, pk):
         raise PermissionDenied
     action = "out" if request.GET.get("mode") == "out" else "in"
     code = tokens.current(shift.pk, action)
-    url = settings.WAGTAILADMIN_BASE_URL + reverse("volunteer_scan", args=[shift.pk])
+    url = absolute_url(reverse("volunteer_scan", args=[shift.pk]))
     qr = segno.make(f"{url}?t={code.token}", error="m")
     records = CheckIn.objects.filter(shift=shift)
     return render(
@@ -205,14 +207,33 @@ def shift_code(request, pk):
 
 @login_required
 def my_service(request):
-    """The member's own record: upcoming shifts, what they have done, hours and
-    points this year, where that puts them in their branch, and the certificate."""
+    """The member's own record: upcoming shifts, the services credited in a year
+    (this year unless another is asked for) with totals that are the sums of
+    those rows, where that puts them in their branch, and the year's certificate."""
     user = request.user
-    year = timezone.localtime().year
-    upcoming = (
-        SignUp.objects.filter(
-            user=user, status__in=SignUp.ACTIVE, shift__ends_at__gt=timezone.now()
+    now = timezone.now()
+    this_year = timezone.localtime(now).year
+    years = sorted(
+        {
+            this_year,
+            *CreditEvent.objects.filter(user=user)
+            .order_by()
+            .values_list("year", flat=True)
+            .distinct(),
+        },
+        reverse=True,
+    )
+    year, asked = this_year, request.GET.get("year", "").strip()
+    if asked.isdecimal() and int(asked) in years:
+        year = int(asked)
+    elif asked:
+        messages.warning(
+            request,
+            _("There is no service record for “%(value)s”; showing %(year)s.")
+            % {"value": asked[:20], "year": this_year},
         )
+    upcoming = (
+        SignUp.objects.filter(user=user, status__in=SignUp.ACTIVE, shift__ends_at__gt=now)
         .exclude(
             Exists(
                 CheckIn.objects.filter(
@@ -223,25 +244,23 @@ def my_service(request):
         .select_related("shift__duty")
         .order_by("shift__starts_at")[:PER_PAGE]
     )
-    history = Paginator(
-        CheckIn.objects.filter(user=user)
-        .select_related("shift__duty__branch")
-        .annotate(minutes=Sum("credit_events__minutes"), points=Sum("credit_events__points"))
-        .order_by("-checked_in_at", "-id"),
-        PER_PAGE,
-    ).get_page(request.GET.get("page"))
-    for record in history:
-        record.hours = round((record.minutes or 0) / 60, 1)
-    ledger = ServiceLedger.objects.filter(user=user, year=year).first() or ServiceLedger(
-        user=user, year=year
+    # Ended shifts the person was at whose time is not credited yet: not in the
+    # record (nor its totals) until the organiser verifies them.
+    pending = (
+        CheckIn.objects.filter(user=user, shift__ends_at__lte=now)
+        .exclude(Exists(CreditEvent.objects.filter(check_in=OuterRef("pk"))))
+        .select_related("shift__duty")
+        .order_by("-shift__starts_at", "-id")[:PER_PAGE]
     )
+    record = service_record(user=user, year=year)
+    rows = Paginator(record.rows, RECORD_PER_PAGE).get_page(request.GET.get("page"))
     member = member_of(user)
     rank = peers = None
-    if member is not None:
+    if member is not None and record.services:
         peers = member.branch.members.count()
         rank = (
             ServiceLedger.objects.filter(
-                year=year, user__member__branch_id=member.branch_id, points__gt=ledger.points
+                year=year, user__member__branch_id=member.branch_id, points__gt=record.points
             ).count()
             + 1
         )
@@ -250,9 +269,12 @@ def my_service(request):
         "volunteers/my_service.html",
         {
             "year": year,
+            "this_year": this_year,
+            "years": years,
             "upcoming": upcoming,
-            "items": history,
-            "ledger": ledger,
+            "pending": pending,
+            "items": rows,
+            "record": record,
             "member": member,
             "rank": rank,
             "peers": peers,

@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.middleware.AdminLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.csp.PortalCSPMiddleware",
@@ -213,10 +214,16 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Tongxin"
 # Swappable SMS sender (see portal/sms.py); the default writes the code to the log.
 TONGXIN_SMS_SENDER = os.environ.get("SMS_SENDER", "portal.sms.ConsoleSMSSender")
+# allauth's emails name the site, not the host name a request came in with.
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[同心] "
 
 # --- Wagtail -------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "同心 Tongxin"
-WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
+# The site's public address (scheme, host and port, no path): every absolute
+# link starts with it — QR codes, messages and emails, calendar feeds, Wagtail's
+# own emails (portal/links.py). `make run HOST=…` sets it; production must.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+WAGTAILADMIN_BASE_URL = PUBLIC_BASE_URL
 # The admin and restricted pages sign in through allauth, so they share its
 # throttling and MFA; Wagtail's own password change and reset are switched off
 # (portal/urls.py shadows their routes) and so are shared-password restrictions.

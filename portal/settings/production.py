@@ -20,6 +20,9 @@ FIELD_ENCRYPTION_KEYS = _required("FIELD_ENCRYPTION_KEY").split(",")
 FIELD_HASH_KEY = _required("FIELD_HASH_KEY")
 ALLOWED_HOSTS = _required("ALLOWED_HOSTS").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# Required: portal/checks.py (portal.E007) refuses to start without it.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+WAGTAILADMIN_BASE_URL = PUBLIC_BASE_URL
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = os.environ.get("SECURE_SSL_REDIRECT", "1") == "1"

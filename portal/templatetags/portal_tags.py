@@ -1,12 +1,17 @@
 """Template helpers for the public site shell and the organisation pages."""
 
+from decimal import Decimal
+
 from django import template
 from django.conf import settings
+from django.template.defaultfilters import floatformat
 from django.urls import translate_url
 from django.utils.html import linebreaks
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from wagtail.rich_text import expand_db_html
+
+from portal import names
 
 register = template.Library()
 
@@ -57,3 +62,23 @@ def localized_intro(page):
 def model_name(obj):
     """The model's lower-case name, e.g. for a CSS class per page type."""
     return obj._meta.model_name
+
+
+@register.filter
+def person_name(user):
+    """A person's name by the one rule of ``portal.names`` (family name first)."""
+    return names.person_name(user)
+
+
+@register.filter
+def one_decimal(value):
+    """Hours and points as every page, export and PDF shows them: one decimal,
+    rounded half up, in the active language's number format (``12345.5``;
+    ``12,345.5`` in English). Nothing (None) shows as 0.0."""
+    return floatformat(value if value not in (None, "") else 0, "1g")
+
+
+@register.filter
+def minutes_to_hours(minutes):
+    """Minutes as hours by the rule of ``one_decimal`` (``90`` → ``1.5``)."""
+    return one_decimal(Decimal(int(minutes or 0)) / 60)

@@ -10,21 +10,26 @@ from django.db.models import Count, Q
 from search.base import Hit, SearchBackend, SearchQuery, SearchResults
 from search.models import SearchEntry, SearchState
 from search.registry import grid_worker_types, search_types
-from search.text import highlight, index_tokens
+from search.text import highlight, highlight_terms, index_bigrams, index_tokens
 
 BATCH = 2000
-# Title/keywords (weight A) count five times the body (B); normalised by length
-# (flag 1) so a long page that repeats a word does not outrank a title match.
+# Field weights, one rule for both databases: title and keywords 4, summary 2,
+# body 1 (filter words 0). PostgreSQL: weights A, B, C of the tsvector; normalised
+# by length (flag 1) so a long page that repeats a word does not outrank a title match.
 PG_RANK = (
-    "ts_rank('{0.05,0.1,0.2,1.0}'::float4[], search_searchentry.tsv, to_tsquery('simple', %s), 1)"
+    "ts_rank('{0.05,0.25,0.5,1.0}'::float4[], search_searchentry.tsv, to_tsquery('simple', %s), 1)"
 )
-
-
-# Title and keywords count four times the body; filter words count nothing.
-BM25 = "bm25(search_fts, 4.0, 1.0, 0.0)"
-# Unit pages are what most people look for: they weigh 1.5 times.
+BM25 = "bm25(search_fts, 4.0, 2.0, 1.0, 0.0)"
+# A unit page weighs 1.5 times, but only where the query matches its name (title or
+# keywords): a word that sixteen grid pages carry in their boilerplate intro must
+# not push the notice that is about it off the first page.
 UNIT_BOOST = 1.5
-HIT_FIELDS = ("doc_type", "object_id", "title", "body", "keywords", "url", "date")
+# SQLite's bm25 measures each column against its average length over all documents;
+# most have no summary, so a summary match would weigh little there. A match in a
+# publication's summary multiplies its score by 1.5 instead (PostgreSQL's weights,
+# normalised by the whole document's length, need no such help).
+SUMMARY_BOOST = 1.5
+HIT_FIELDS = ("doc_type", "object_id", "title", "summary", "body", "keywords", "url", "date")
 
 
 def _state() -> SearchState:
@@ -65,11 +70,28 @@ def entry_from_document(doc: dict, generation: int) -> SearchEntry:
         owner_id=doc["owner_id"],
         hash_1=hashes[0] if hashes else "",
         hash_2=hashes[1] if len(hashes) > 1 else "",
-        title_tokens=" ".join(index_tokens(doc["title"]) + index_tokens(doc["keywords"])),
-        body_tokens=" ".join(index_tokens(doc["body"])),
+        summary=doc.get("summary") or "",
     )
+    set_text_tokens(entry)
     entry.filter_tokens = filter_tokens(entry)
     return entry
+
+
+def _text_tokens(*texts) -> str:
+    """Bigrams first, then words: PostgreSQL keeps positions only up to 16,383, and
+    only the bigrams need them (phrases); so a body up to ~16,000 Chinese characters
+    is found by any substring."""
+    bigrams = [b for t in texts for b in index_bigrams(t)]
+    words = [w for t in texts for w in index_tokens(t)]
+    return " ".join(bigrams + words)
+
+
+def set_text_tokens(entry) -> None:
+    """The segmented text of an entry from its stored text (also used by the
+    migration that brings an existing index up to date)."""
+    entry.title_tokens = _text_tokens(entry.title, entry.keywords)
+    entry.summary_tokens = _text_tokens(entry.summary)
+    entry.body_tokens = _text_tokens(entry.body)
 
 
 # --- Filters as words (SQLite) -------------------------------------------------------
@@ -80,6 +102,7 @@ def entry_from_document(doc: dict, generation: int) -> SearchEntry:
 # see, "w…" (grid_path prefixes again, a grid worker's key). SQLite's full-text index then
 # answers visibility, filters and facet counts without reading a single row.
 PATH_STEP = 4  # treebeard's path step: a unit's path is a prefix of its subtree's
+TEXT_COLUMNS = ("title_tokens", "summary_tokens", "body_tokens")
 
 
 def _word(prefix: str, value) -> str:
@@ -144,27 +167,58 @@ def visibility_q(visibility) -> Q:
     return q
 
 
-def fts5_match(query: SearchQuery, *, with_doc_types=True) -> str:
-    """The FTS5 expression of a query: its words (quoted, implicit AND) in the text
-    columns, and its filters in filter_tokens. Tokens are words only (search.text
-    strips operators); quoting makes NEAR/AND/OR plain words."""
-    terms = []
-    for i, token in enumerate(query.tokens):
-        quoted = '"' + token.replace('"', '""') + '"'
-        # Prefix matching for words and the last term (a name being typed);
-        # single characters elsewhere (3 in 3栋2单元) stay exact.
-        terms.append(quoted + "*" if len(token) > 1 or i == len(query.tokens) - 1 else quoted)
-    text = "{title_tokens body_tokens}: (" + " ".join(terms) + ")"
+def _fts5_term(token, last) -> str:
+    quoted = '"' + token.replace('"', '""') + '"'
+    # Prefix matching for words and the last term (a name being typed); single
+    # characters elsewhere (3 in 3栋2单元) stay exact.
+    return quoted + "*" if len(token) > 1 or last else quoted
+
+
+def fts5_text(query: SearchQuery) -> str:
+    """The query's words (implicit AND) or, for a query with Chinese runs, its
+    substring form: each run as the phrase of its bigrams. Tokens are words only
+    (search.text strips operators); quoting makes NEAR/AND/OR plain words."""
+    n = len(query.tokens)
+    words = " ".join(_fts5_term(t, i == n - 1) for i, t in enumerate(query.tokens))
+    if not query.grams:
+        return words
+    grams = []
+    for i, gram in enumerate(query.grams):
+        if len(gram) == 1:
+            grams.append(_fts5_term(gram[0], i == len(query.grams) - 1))
+        else:
+            grams.append('"' + " ".join(g.replace('"', '""') for g in gram) + '"')
+    return f"({words}) OR ({' '.join(grams)})"
+
+
+def fts5_match(query: SearchQuery, *, with_doc_types=True, columns=TEXT_COLUMNS) -> str:
+    """The FTS5 expression of a query: its text in the text columns, and its filters
+    in filter_tokens."""
+    text = "{" + " ".join(columns) + "}: (" + fts5_text(query) + ")"
     filters = fts5_filters(query, with_doc_types=with_doc_types)
     return f"{text} AND {filters}" if filters else text
 
 
-def pg_tsquery(tokens) -> str:
+def _pg_term(token, last, weight="") -> str:
+    quoted = "'" + token.replace("'", "''").replace("\\", "") + "'"
+    return quoted + (":*" + weight if len(token) > 1 or last else (":" + weight if weight else ""))
+
+
+def pg_tsquery(tokens, grams=(), *, weight="") -> str:
+    """The tsquery of a query (see fts5_text); ``weight="A"`` matches the title only."""
+    words = " & ".join(_pg_term(t, i == len(tokens) - 1, weight) for i, t in enumerate(tokens))
+    if not grams:
+        return words
     terms = []
-    for i, token in enumerate(tokens):
-        quoted = "'" + token.replace("'", "''").replace("\\", "") + "'"
-        terms.append(quoted + ":*" if len(token) > 1 or i == len(tokens) - 1 else quoted)
-    return " & ".join(terms)
+    for i, gram in enumerate(grams):
+        if len(gram) == 1:
+            terms.append(_pg_term(gram[0], i == len(grams) - 1, weight))
+        else:
+            suffix = ":" + weight if weight else ""
+            terms.append(
+                "(" + " <-> ".join("'" + g.replace("'", "''") + "'" + suffix for g in gram) + ")"
+            )
+    return f"({words}) | ({' & '.join(terms)})"
 
 
 class DatabaseBackend(SearchBackend):
@@ -240,6 +294,8 @@ class DatabaseBackend(SearchBackend):
             qs = qs.filter(date__gte=query.date_from)
         if query.date_to:
             qs = qs.filter(date__lte=query.date_to)
+        if query.history_types:
+            qs = qs.exclude(doc_type__in=query.history_types, date__lt=query.history_before)
         fts5 = connection.vendor == "sqlite" and not query.lookup_hash
         if not fts5:  # on SQLite the filters are part of the full-text match
             qs = qs.filter(visibility_q(query.visibility))
@@ -263,27 +319,41 @@ class DatabaseBackend(SearchBackend):
             )
         return qs.extra(
             where=["search_searchentry.tsv @@ to_tsquery('simple', %s)"],
-            params=[pg_tsquery(query.tokens)],
+            params=[pg_tsquery(query.tokens, query.grams)],
         )
 
     def _ranked(self, qs, query: SearchQuery):
         if query.lookup_hash:
             return qs.order_by("-date", "id")
-        boost = f"(CASE WHEN search_searchentry.doc_type = 'unit' THEN {UNIT_BOOST} ELSE 1.0 END)"
+        unit = "search_searchentry.doc_type = 'unit' AND {}"
         if connection.vendor == "postgresql":
-            tsq = pg_tsquery(query.tokens)
+            tsq = pg_tsquery(query.tokens, query.grams)
+            in_title = unit.format("search_searchentry.tsv @@ to_tsquery('simple', %s)")
             return qs.extra(
                 where=["search_searchentry.tsv @@ to_tsquery('simple', %s)"],
                 params=[tsq],
-                select={"rank": f"-{PG_RANK} * {boost}"},
-                select_params=[tsq],
+                select={
+                    "rank": f"-{PG_RANK} * (CASE WHEN {in_title} THEN {UNIT_BOOST} ELSE 1.0 END)"
+                },
+                select_params=[tsq, pg_tsquery(query.tokens, query.grams, weight="A")],
                 order_by=["rank", "-date", "id"],
             )
+        matches = (
+            "search_searchentry.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)"
+        )
+        in_title = unit.format(matches)
         return qs.extra(
             tables=["search_fts"],
             where=["search_fts.rowid = search_searchentry.id", "search_fts MATCH %s"],
             params=[fts5_match(query)],
-            select={"rank": f"{BM25} * {boost}"},
+            select={
+                "rank": f"{BM25} * (CASE WHEN {in_title} THEN {UNIT_BOOST} ELSE 1.0 END)"
+                f" * (CASE WHEN {matches} THEN {SUMMARY_BOOST} ELSE 1.0 END)"
+            },
+            select_params=[
+                fts5_match(query, columns=("title_tokens",)),
+                fts5_match(query, columns=("summary_tokens",)),
+            ],
             order_by=["rank", "-id"],
         )
 
@@ -294,7 +364,7 @@ class DatabaseBackend(SearchBackend):
         index_only = (
             connection.vendor == "sqlite"
             and not query.lookup_hash
-            and not (query.date_from or query.date_to)
+            and not (query.date_from or query.date_to or query.history_types)
             and _single_generation(state)
         )
         if index_only:
@@ -316,12 +386,13 @@ class DatabaseBackend(SearchBackend):
                 (e, -float(getattr(e, "rank", 0) or 0))
                 for e in qs.only(*HIT_FIELDS)[query.offset : query.offset + query.limit]
             ]
+        terms = highlight_terms(query.tokens, query.grams)
         hits = [
             Hit(
                 doc_type=e.doc_type,
                 object_id=e.object_id,
-                title=highlight(e.title, query.tokens, width=255),
-                snippet=highlight(e.body or e.keywords, query.tokens),
+                title=highlight(e.title, terms, width=255),
+                snippet=highlight(" ".join(filter(None, [e.summary, e.body])) or e.keywords, terms),
                 url=e.url,
                 date=e.date,
                 score=score,
@@ -350,30 +421,48 @@ class DatabaseBackend(SearchBackend):
         }
         return {name: n for name, n in counts.items() if n}
 
-    def _fts5_top(self, expression, n):
+    def _fts5_top(self, expression, n, where="1"):
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT rowid, {BM25} FROM search_fts WHERE search_fts MATCH %s "
+                f"SELECT rowid, {BM25} FROM search_fts WHERE search_fts MATCH %s AND {where} "
                 "ORDER BY 2, rowid DESC LIMIT %s",
                 [expression, n],
             )
             return dict(cursor.fetchall())
 
     def _fts5_page(self, query, facets):
-        """The best ``offset + limit`` by bm25 come from the index; unit pages,
-        boosted afterwards, are fetched as their own best ``offset + limit`` so a
-        boosted unit is never missed. Then the rows of those candidates only.
+        """The best ``offset + limit`` by bm25 come from the index; unit pages whose
+        name matches the query and documents whose summary does, boosted afterwards,
+        are fetched as their own best ``offset + limit`` so a boosted one is never
+        missed. Then the rows of those candidates only.
         Ties go to the newest index entry (new and just-edited records first): the
         index knows entry ids, not dates, and the same order on every page keeps
         pagination stable."""
         wanted = query.offset + query.limit
         match = fts5_match(query)
         scores = self._fts5_top(match, wanted)
+        named = set()
         if facets.get("unit") and (not query.doc_types or "unit" in query.doc_types):
-            scores.update(self._fts5_top(f"{match} AND filter_tokens: tunit", wanted))
+            title = fts5_match(query, columns=("title_tokens",))
+            named = set(self._fts5_top(f"{title} AND filter_tokens: tunit", wanted))
+        summary = fts5_match(query, columns=("summary_tokens",))
+        summarised = set(self._fts5_top(summary, wanted))
+        extra = (named | summarised) - set(scores)
+        if extra:
+            # Their scores over every column, like everyone else's.
+            ids = ",".join(str(int(i)) for i in extra)
+            scores.update(self._fts5_top(match, len(extra), where=f"rowid IN ({ids})"))
         entries = SearchEntry.objects.filter(id__in=list(scores)).only(*HIT_FIELDS)
         ranked = sorted(
-            ((scores[e.id] * (UNIT_BOOST if e.doc_type == "unit" else 1.0), -e.id), e)
+            (
+                (
+                    scores[e.id]
+                    * (UNIT_BOOST if e.id in named else 1.0)
+                    * (SUMMARY_BOOST if e.id in summarised else 1.0),
+                    -e.id,
+                ),
+                e,
+            )
             for e in entries
         )
         return [(e, -key[0]) for key, e in ranked[query.offset : wanted]]

@@ -60,7 +60,8 @@ from search.base import (
     SearchResults,
     Visibility,
 )
-from search.text import _SYNONYMS
+from search.text import _SYNONYMS, highlight_terms
+from search.text import highlight as text_highlight
 
 logger = logging.getLogger("tongxin.search")
 
@@ -68,8 +69,18 @@ ANALYZERS = ("ik", "smartcn", "cjk")
 IK_PLUGIN = "analysis-ik"
 SMARTCN_PLUGIN = "analysis-smartcn"
 
-# Fields the text query runs over, with their boosts.
-TEXT_FIELDS = ("title^3", "keywords^2", "body")
+# Fields the text query runs over, with their weights (as the database backend:
+# title and keywords 4, summary 2, body 1).
+TEXT_FIELDS = ("title^4", "keywords^4", "summary^2", "body")
+# Their ``bigram`` subfields (every analyzer): a query's Chinese runs match there as
+# phrases of character bigrams, so any two or more characters are found.
+BIGRAM_FIELDS = tuple(
+    f"{name}.bigram^{weight}"
+    for name, weight in (("title", 4), ("keywords", 4), ("summary", 2), ("body", 1))
+)
+# A unit page weighs 1.5 times where the query matches its name (search.backends.database).
+UNIT_BOOST = 1.5
+NAME_FIELDS = ("title", "keywords", "title.bigram", "keywords.bigram")
 HIGHLIGHT_TAGS = ("<mark>", "</mark>")
 SNIPPET_CHARS = 80
 # Longer query text is cut (like search.text.query_tokens does).
@@ -81,7 +92,7 @@ FACET_SIZE = 100
 MAX_LIMIT = 100
 MAX_WINDOW = 10_000
 # Fields a hit needs; never the hashes.
-SOURCE_FIELDS = ("doc_type", "object_id", "title", "body", "url", "date")
+SOURCE_FIELDS = ("doc_type", "object_id", "title", "summary", "body", "url", "date")
 
 _INDEX_SUFFIX = re.compile(r"^\d{20}$")
 
@@ -139,17 +150,36 @@ def text_analyzers(name: str):
     )
 
 
+def bigram_analyzer():
+    """Character bigrams of Chinese runs (the built-in ``cjk_bigram`` filter), for
+    the ``bigram`` subfields whatever the main analyzer: IK and smartcn, like jieba,
+    do not split every dictionary word into its two-character parts."""
+    return analyzer(
+        "tongxin_bigram",
+        tokenizer="standard",
+        filter=["cjk_width", "lowercase", "cjk_bigram"],
+        char_filter=[_synonym_filter()],
+    )
+
+
 def document_class(analyzer_name: str) -> type[Document]:
     """The mapping of a search document (see base.DOCUMENT_FIELDS) for an analyzer."""
     index_analyzer, search_analyzer = text_analyzers(analyzer_name)
 
-    def chinese_text(**kwargs):
-        return Text(analyzer=index_analyzer, search_analyzer=search_analyzer, **kwargs)
+    bigrams = bigram_analyzer()
+
+    def chinese_text(**subfields):
+        return Text(
+            analyzer=index_analyzer,
+            search_analyzer=search_analyzer,
+            fields={"bigram": Text(analyzer=bigrams), **subfields},
+        )
 
     fields = {
         "doc_type": Keyword(),
         "object_id": Keyword(),
-        "title": chinese_text(fields={"raw": Keyword(ignore_above=512)}),
+        "title": chinese_text(raw=Keyword(ignore_above=512)),
+        "summary": chinese_text(),
         "body": chinese_text(),
         "keywords": chinese_text(),
         "url": Keyword(index=False),
@@ -251,7 +281,16 @@ def document_source(document: dict) -> dict:
     source["object_id"] = str(source["object_id"])
     source["hashes"] = list(source.get("hashes") or [])
     source["public"] = bool(source.get("public"))
-    for key in ("title", "body", "keywords", "url", "status", "grid_path", "unit_path"):
+    for key in (
+        "title",
+        "summary",
+        "body",
+        "keywords",
+        "url",
+        "status",
+        "grid_path",
+        "unit_path",
+    ):
         source[key] = source[key] or ""
     value = source.get("date")
     if isinstance(value, date):
@@ -311,17 +350,34 @@ def permission_filter(visibility: Visibility):
     return Q("bool", should=should, minimum_should_match=1)
 
 
-def text_query(query: SearchQuery):
-    if query.lookup_hash:
-        return Q("term", hashes=query.lookup_hash)
+def _text_matches(query: SearchQuery, fields, bigram_fields):
     text = (query.text or "").strip()[:MAX_QUERY_CHARS]
     words = " ".join(query.tokens)
     texts = [t for t in dict.fromkeys((text, words)) if t]
-    matches = [Q("multi_match", query=t, fields=list(TEXT_FIELDS), operator="and") for t in texts]
-    if len(matches) == 1:
-        return matches[0]
-    # The raw text and its jieba words (e.g. 社区志愿 and 社区 志愿): the best of both.
-    return Q("dis_max", queries=matches)
+    matches = [Q("multi_match", query=t, fields=list(fields), operator="and") for t in texts]
+    if query.grams:
+        # The substring form: the text as a phrase of bigrams (consecutive, so only
+        # where the text holds the query's Chinese runs as they are).
+        matches.append(Q("multi_match", query=text, fields=list(bigram_fields), type="phrase"))
+    # The raw text, its jieba words (社区志愿 and 社区 志愿) and its bigrams: the best.
+    return matches[0] if len(matches) == 1 else Q("dis_max", queries=matches)
+
+
+def text_query(query: SearchQuery):
+    if query.lookup_hash:
+        return Q("term", hashes=query.lookup_hash)
+    names = [f for f in NAME_FIELDS if "." not in f]
+    name_bigrams = [f for f in NAME_FIELDS if "." in f]
+    unit_named = Q(
+        "bool",
+        filter=[Q("term", doc_type="unit"), _text_matches(query, names, name_bigrams)],
+    )
+    return Q(
+        "function_score",
+        query=_text_matches(query, TEXT_FIELDS, BIGRAM_FIELDS),
+        functions=[{"filter": unit_named.to_dict(), "weight": UNIT_BOOST}],
+        boost_mode="multiply",
+    )
 
 
 def _isoformat(value):
@@ -335,8 +391,10 @@ def page_bounds(offset: int, limit: int) -> tuple[int, int]:
     return offset, limit
 
 
-def results_from_response(response: dict) -> SearchResults:
-    """Map a search response (a plain dict) to SearchResults."""
+def results_from_response(response: dict, tokens=()) -> SearchResults:
+    """Map a search response (a plain dict) to SearchResults. Where a field matched
+    only through its bigrams, the highlight comes from ``bigram`` subfield, else
+    from ``search.text.highlight`` with the query's words, as on the database."""
     section = response.get("hits") or {}
     total = section.get("total") or 0
     if isinstance(total, dict):
@@ -346,20 +404,21 @@ def results_from_response(response: dict) -> SearchResults:
         source = raw.get("_source") or {}
         highlight = raw.get("highlight") or {}
         title = source.get("title") or ""
-        body = source.get("body") or ""
-        # Like the database backend: the body, else the keywords (ES returns the start
-        # of the field when nothing in it matched: no_match_size).
-        if highlight.get("body"):
-            snippet = highlight["body"][0]
-        elif highlight.get("keywords"):
-            snippet = highlight["keywords"][0]
-        else:
-            snippet = escape(body[:SNIPPET_CHARS]) + ("…" if len(body) > SNIPPET_CHARS else "")
+        body = " ".join(filter(None, [source.get("summary") or "", source.get("body") or ""]))
+
+        # Like the database backend: the summary or body, else the keywords.
+        snippet = next(
+            filter(None, (_marked(highlight, f) for f in ("summary", "body", "keywords"))), ""
+        )
+        if not snippet:
+            snippet = text_highlight(body, tokens, width=SNIPPET_CHARS) if tokens else ""
+            if not snippet:
+                snippet = escape(body[:SNIPPET_CHARS]) + ("…" if len(body) > SNIPPET_CHARS else "")
         hits.append(
             Hit(
                 doc_type=source.get("doc_type", ""),
                 object_id=str(source.get("object_id", "")),
-                title=highlight["title"][0] if highlight.get("title") else escape(title),
+                title=_marked(highlight, "title") or text_highlight(title, tokens, width=255),
                 snippet=snippet,
                 url=source.get("url") or "",
                 date=_parse_date(source.get("date")),
@@ -369,6 +428,15 @@ def results_from_response(response: dict) -> SearchResults:
     buckets = ((response.get("aggregations") or {}).get("doc_types") or {}).get("buckets") or []
     facets = {b["key"]: b["doc_count"] for b in buckets}
     return SearchResults(hits=hits, total=int(total), facets=facets)
+
+
+def _marked(highlight: dict, field: str) -> str:
+    """The field's highlighted fragment, from the field or its bigram subfield."""
+    for name in (field, f"{field}.bigram"):
+        for fragment in highlight.get(name) or []:
+            if HIGHLIGHT_TAGS[0] in fragment:
+                return fragment
+    return ""
 
 
 def _parse_date(value) -> datetime | None:
@@ -543,6 +611,15 @@ class ElasticsearchBackend(SearchBackend):
             filters.append(Q("range", date=bounds))
         if query.status:
             filters.append(Q("term", status=query.status))
+        if query.history_types:
+            past = Q(
+                "bool",
+                filter=[
+                    Q("terms", doc_type=list(query.history_types)),
+                    Q("range", date={"lt": _isoformat(query.history_before)}),
+                ],
+            )
+            filters.append(Q("bool", must_not=[past]))
 
         search = Search(index=self.alias).query(Q("bool", must=[text_query(query)], filter=filters))
         if query.doc_types:
@@ -557,9 +634,9 @@ class ElasticsearchBackend(SearchBackend):
                 fragment_size=SNIPPET_CHARS,
                 number_of_fragments=1,
             )
-            .highlight("title", number_of_fragments=0)
-            .highlight("body", no_match_size=SNIPPET_CHARS)
-            .highlight("keywords", no_match_size=SNIPPET_CHARS)
+            .highlight("title", "title.bigram", number_of_fragments=0)
+            .highlight("summary", "summary.bigram", "body", "body.bigram", "keywords")
+            .highlight("keywords.bigram")
             .sort(
                 {"_score": {"order": "desc"}},
                 {"date": {"order": "desc", "missing": "_last", "unmapped_type": "date"}},
@@ -582,7 +659,7 @@ class ElasticsearchBackend(SearchBackend):
             response = self.client.search(index=self.alias, body=body)
         except NotFoundError:  # nothing indexed yet
             return SearchResults(hits=[], total=0, facets={})
-        return results_from_response(response.body)
+        return results_from_response(response.body, highlight_terms(query.tokens, query.grams))
 
     def rebuild_begin(self) -> None:
         # An index left behind by a rebuild that never committed would keep the

@@ -264,7 +264,8 @@ def test_renewing_needs_a_signed_in_member_and_a_post(client, users):
     assert not CalendarToken.objects.exists()
 
 
-def test_my_page_shows_the_absolute_subscription_address(client, users):
+def test_my_page_shows_the_absolute_subscription_address(client, users, settings):
+    settings.PUBLIC_BASE_URL = "https://tongxin.example.org"  # the address, not the request's host
     client.force_login(users.member)
     body = client.get(reverse("me")).content.decode()
     assert reverse("renew_calendar_token") in body
@@ -272,8 +273,8 @@ def test_my_page_shows_the_absolute_subscription_address(client, users):
     client.post(reverse("renew_calendar_token"))
     token = CalendarToken.objects.get(user=users.member).token
     body = client.get(reverse("me")).content.decode()
-    assert f'value="http://testserver/calendar/{token}.ics"' in body
-    assert f'href="webcal://testserver/calendar/{token}.ics"' in body
+    assert f'value="https://tongxin.example.org/calendar/{token}.ics"' in body
+    assert f'href="webcal://tongxin.example.org/calendar/{token}.ics"' in body
 
 
 def test_my_page_has_no_calendar_address_without_a_member_record(client, users):

@@ -32,6 +32,14 @@ def default_language():
         yield
 
 
+@pytest.fixture(autouse=True)
+def public_base_url(request, settings):
+    """Links the site writes out (calendar feeds, QR codes) point at the live
+    server, as they point at the public address in production."""
+    if "live_server" in request.fixturenames:
+        settings.PUBLIC_BASE_URL = request.getfixturevalue("live_server").url
+
+
 @pytest.fixture
 def browser(monkeypatch):
     from playwright.sync_api import sync_playwright

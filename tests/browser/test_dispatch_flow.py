@@ -7,6 +7,7 @@ import datetime as dt
 import os
 
 import pytest
+from django.utils import timezone
 
 from tests.browser.conftest import CHROMIUM, shot, signed_in
 
@@ -63,8 +64,11 @@ def test_micro_wish_recorded_dispatched_taken_done_and_reviewed(live_server, tre
     expect(gw.get_by_label("需求内容")).to_have_value(WISH)
     expect(gw.get_by_label("地址")).to_have_value("幸福里小区3号楼2单元501")
     shot(gw, "dispatch-3-form-error")
-    end = dt.datetime.strptime(window_start, "%Y-%m-%dT%H:%M") + dt.timedelta(hours=2)
-    gw.get_by_label("结束时间").fill(end.strftime("%Y-%m-%dT%H:%M"))
+    # A window that is on now: a task is checked in from 30 minutes before it to its end.
+    start = timezone.localtime().replace(tzinfo=None, second=0, microsecond=0)
+    start -= dt.timedelta(minutes=10)
+    gw.get_by_label("开始时间").fill(start.strftime("%Y-%m-%dT%H:%M"))
+    gw.get_by_label("结束时间").fill((start + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
     gw.get_by_role("button", name="登记需求").click()
     expect(gw.get_by_text("需求已登记。")).to_be_visible()
     expect(gw.get_by_test_id("request-status")).to_have_text("待派单")
@@ -104,6 +108,10 @@ def test_micro_wish_recorded_dispatched_taken_done_and_reviewed(live_server, tre
     expect(member.get_by_text(f"您已接下“{WISH}”，谢谢！")).to_be_visible()
     task = member.get_by_test_id("task")
     expect(task).to_contain_text("已接单")
+    # Taken: the address and the resident's phone in full, and whom to call back.
+    expect(task).to_contain_text("幸福里小区3号楼2单元501")
+    expect(task.get_by_test_id("task-resident")).to_contain_text("孙奶奶 · 13812345678")
+    expect(task.get_by_test_id("task-dispatcher")).to_contain_text("secretary · 未登记电话")
     shot(member, "dispatch-9-accepted")
     task.get_by_role("button", name="签到并开始").click()
     expect(member.get_by_text("签到成功")).to_be_visible()

@@ -74,7 +74,7 @@ def test_member_signs_up_checks_in_and_out_and_downloads_the_certificate(
     if not (shutil.which("pdftotext") and shutil.which("pdftoppm")):
         pytest.skip("poppler-utils not installed: the PDF was not rendered")
     text = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True).stdout
-    assert "志愿服务证明" in text and "赵敏" in text and "累计服务时长 1 小时" in text
+    assert "志愿服务证明" in text and "赵敏" in text and "累计服务时长 1.0 小时" in text
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", pdf, tmp_path / "p"])
     image = next(tmp_path.glob("p*.png"))
     assert image.stat().st_size > 10_000  # a rendered page, not a blank one

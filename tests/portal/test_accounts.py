@@ -163,3 +163,24 @@ def test_secretary_holds_few_page_permission_rows(users):
 
     rows = GroupPagePermission.objects.filter(group__user=users.secretary).count()
     assert 0 < rows <= 5
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected", "foreign"),
+    [
+        ("", ["密码太短", "密码只包含数字"], "too short"),
+        ("/en", ["too short", "entirely numeric"], "密码"),
+    ],
+)
+def test_password_rules_speak_the_page_language(client, db, prefix, expected, foreign):
+    """A weak password on the sign-up page is explained in the page's language."""
+    response = client.post(
+        f"{prefix}/accounts/signup/",
+        {"phone": "13700007777", "password1": "1234", "password2": "1234"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    for text in expected:
+        assert text in page
+    assert foreign not in page
+    assert not MemorySMSSender.outbox

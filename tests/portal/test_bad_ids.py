@@ -32,7 +32,7 @@ def test_the_audit_logs_inspect_page_shows_the_field_read(client, users, members
     client.force_login(users.district)
     response = client.get(f"/admin/audit/inspect/{entry.pk}/")
     assert response.status_code == 200
-    assert "id_number" in response.content.decode()
+    assert "身份证号" in response.content.decode()  # the field's label, not its code
     assert AuditEntry.objects.get(pk=entry.pk).field_name == "id_number"
 
 

@@ -73,6 +73,7 @@ def deploy_check(**env) -> subprocess.CompletedProcess:
     environment = {
         **os.environ,
         "ALLOWED_HOSTS": "tongxin.example.org",
+        "PUBLIC_BASE_URL": "https://tongxin.example.org",
         "DATABASE_URL": "sqlite:///" + str(settings.BASE_DIR / "tmp" / "deploy-check.sqlite3"),
         **env,
     }

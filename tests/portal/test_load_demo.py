@@ -4,12 +4,16 @@ public pages; the seed-scale plan has the district's exact grid counts."""
 
 import random
 import re
+from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import Page, Site
 
@@ -272,3 +276,76 @@ def test_demo_publications_and_meetings(small_demo):
     past = Meeting.objects.filter(branch=branch, starts_at__lt=timezone.now())
     assert past.exists()
     assert not Attendance.objects.filter(meeting__in=past, status="invited").exists()
+
+
+# --- The example import files, the open offer and the summary ------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        ("members", "members-example.xlsx"),
+        ("members", "members-example.csv"),
+        ("households", "households-example.csv"),
+        ("requests", "requests.xlsx"),
+    ],
+)
+def test_example_import_files_import_into_the_demo(small_demo, kind, name):
+    """docs/import/ names the demo's branches, groups, buildings and grid: the demo
+    secretary's dry run of each example reports no error."""
+    from branches.importers import household_import, import_table_read, member_import
+    from volunteers.request_records import request_import
+
+    importer = {"members": member_import, "households": household_import}.get(kind, request_import)
+    table = import_table_read(
+        kind=kind, filename=name, data=(REPO / "docs/import" / name).read_bytes()
+    )
+    secretary = get_user_model().objects.get(username="secretary")
+
+    result = importer(rows=table.rows, user=secretary, dry_run=True, source=name)
+
+    assert [(e.row, e.column, e.code) for e in result.errors] == []
+    assert result.total == 2
+
+
+def test_the_open_offer_is_still_open_hours_after_loading(small_demo, client):
+    """The demo member's offer (楼道堆物清理) gives a day to answer: opened eight
+    hours after the load, "我的任务" still offers it and accepting works."""
+    from volunteers.models import Offer
+
+    member = get_user_model().objects.get(username="member")
+    offer = Offer.objects.get(user=member, status=Offer.Status.OFFERED)
+    assert offer.request.title == "楼道堆物清理"
+    with time_machine.travel(timezone.now() + timedelta(hours=8)):
+        assert offer.expires_at > timezone.now()
+        client.force_login(member)
+        page = client.get(reverse("my_tasks")).content.decode()
+        assert "楼道堆物清理" in page
+        from volunteers.dispatch import offer_accept
+
+        assert offer_accept(offer=offer, user=member).status == Offer.Status.ACCEPTED
+
+
+# Commits for real, so that the notifications are delivered.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_load_prints_a_short_summary_and_no_emails(settings, capsys):
+    """With the console email backend (the development default), loading prints
+    the counts and the demo accounts, not the notifications' emails; the
+    notifications are in the demo accounts' inboxes."""
+    from portal.models import InboxMessage
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+    output = load()
+
+    printed = capsys.readouterr().out
+    assert "MIME-Version" not in printed + output
+    assert "Subject:" not in printed + output
+    lines = output.splitlines()
+    assert len(lines) < 40
+    assert any(line.split()[:1] == ["members"] for line in lines)
+    assert "search index documents" in output
+    assert "secretary" in output and demo.DEMO_PASSWORD in output
+    assert InboxMessage.objects.filter(user__username="member").exists()

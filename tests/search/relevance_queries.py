@@ -102,6 +102,8 @@ Q = RelevanceQuery
 QUERIES: tuple[RelevanceQuery, ...] = (
     # --- two-character words ---------------------------------------------------------------
     # Members, and the meetings and duties named for members (支部党员大会, 党员示范岗).
+    # Publications about members count too (a notice titled 党员进网格, news whose
+    # summary says 党员认领…): with field weights a summary is what the text is about.
     Q(
         "党员",
         "word",
@@ -110,6 +112,9 @@ QUERIES: tuple[RelevanceQuery, ...] = (
             Target("meeting", {"title__contains": "党员"}),
             Target("duty", {"title__contains": "党员"}),
             Target("shift", {"duty__title__contains": "党员"}),
+            Target("notice", {"title__contains": "党员"}),
+            Target("notice", {"summary__contains": "党员"}),
+            Target("news", {"summary__contains": "党员"}),
         ),
     ),
     Q("社区", "word", (unit(title__contains="社区"),)),
@@ -119,7 +124,12 @@ QUERIES: tuple[RelevanceQuery, ...] = (
     Q(
         "老人",
         "word",
-        (household(care_tags__name="独居老人"), Target("request", {"title__contains": "老人"})),
+        (
+            household(care_tags__name="独居老人"),
+            Target("request", {"title__contains": "老人"}),
+            # 重阳节敬老志愿服务: "为辖区高龄老人理发、量血压" (its summary).
+            Target("activity", {"summary__contains": "老人"}),
+        ),
     ),
     Q("支部", "word", (unit("GridBranchPage"),)),
     Q("小组", "word", (unit("BuildingGroupPage"), member(post="group_leader"))),
@@ -183,10 +193,7 @@ QUERIES: tuple[RelevanceQuery, ...] = (
     Q(
         "010201",
         "number",
-        (
-            unit("GridPage", code__startswith="010201"),
-            unit("GridBranchPage", title_en__endswith="010201"),
-        ),
+        (unit("GridPage", code__startswith="010201"),),
     ),
     Q("微网格2", "number", (unit(title="映月社区第一网格微网格2"),)),
     # last four digits of a phone, as the masked value shows them (166****2951)
@@ -243,7 +250,7 @@ def resolve(target: Target) -> set[tuple[str, str]]:
     from wagtail.models import Page
 
     from branches.models import Building, Household, Meeting, Member, Resident
-    from portal.publishing import NewsPage
+    from portal.publishing import ActivityPage, NewsPage, NoticePage
     from volunteers.models import Duty, ServiceRequest, Shift
 
     if target.doc_type == "unit":
@@ -263,6 +270,8 @@ def resolve(target: Target) -> set[tuple[str, str]]:
             "shift": Shift,
             "request": ServiceRequest,
             "news": NewsPage,
+            "notice": NoticePage,
+            "activity": ActivityPage,
         }
         qs = models[target.doc_type].objects.all()
     objs = list(qs.filter(**target.lookup).distinct())

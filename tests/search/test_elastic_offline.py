@@ -19,6 +19,7 @@ from search.backends.elastic import (
     results_from_response,
 )
 from search.base import DOCUMENT_FIELDS, SearchQuery, Visibility
+from search.text import query_grams
 
 DISTRICT = Visibility(everything=True, may_lookup_private=True)
 SECRETARY = Visibility(paths=("0001000100020003",), user_id=7)
@@ -34,7 +35,15 @@ def backend():
 
 
 def query(text="志愿", tokens=("志愿",), visibility=DISTRICT, **kwargs):
+    # As search.query.search builds it: the substring form comes from the text.
+    kwargs.setdefault("grams", query_grams(text))
     return SearchQuery(text=text, tokens=tokens, visibility=visibility, **kwargs)
+
+
+def text_part(search_body):
+    """The text query inside the unit-name boost."""
+    (must,) = search_body["query"]["bool"]["must"]
+    return must["function_score"]["query"]
 
 
 def body(backend, **kwargs):
@@ -96,6 +105,19 @@ def test_smartcn_analyzer():
     assert analyzers["tongxin_index"]["tokenizer"] == "smartcn_tokenizer"
     assert analyzers["tongxin_search"]["tokenizer"] == "smartcn_tokenizer"
     assert "smartcn_stop" in analyzers["tongxin_index"]["filter"]
+
+
+@pytest.mark.parametrize("analyzer", ["ik", "smartcn", "cjk"])
+def test_every_text_field_has_a_bigram_subfield(analyzer):
+    """Whatever the main analyzer, title, summary, body and keywords are also
+    indexed as character bigrams (the built-in cjk_bigram filter)."""
+    props = properties(analyzer)
+    for name in ("title", "summary", "body", "keywords"):
+        assert props[name]["fields"]["bigram"] == {"type": "text", "analyzer": "tongxin_bigram"}
+    bigram = analysis(analyzer)["analyzer"]["tongxin_bigram"]
+    assert bigram["tokenizer"] == "standard"
+    assert bigram["filter"] == ["cjk_width", "lowercase", "cjk_bigram"]
+    assert bigram["char_filter"] == ["tongxin_synonyms"]
 
 
 def test_cjk_analyzer_uses_builtin_bigrams():
@@ -207,29 +229,78 @@ def test_constructor_does_not_connect(settings):
 
 def test_plain_text_query(backend):
     search_body = body(backend, text="志愿", tokens=("志愿",))
-    must = search_body["query"]["bool"]["must"]
-    assert must == [
-        {
-            "multi_match": {
-                "query": "志愿",
-                "fields": ["title^3", "keywords^2", "body"],
-                "operator": "and",
-            }
+    (must,) = search_body["query"]["bool"]["must"]
+    words, bigrams = must["function_score"]["query"]["dis_max"]["queries"]
+    assert words == {
+        "multi_match": {
+            "query": "志愿",
+            "fields": ["title^4", "keywords^4", "summary^2", "body"],
+            "operator": "and",
         }
-    ]
+    }
+    # The substring form: the text as a phrase of bigrams in the bigram subfields.
+    assert bigrams == {
+        "multi_match": {
+            "query": "志愿",
+            "fields": ["title.bigram^4", "keywords.bigram^4", "summary.bigram^2", "body.bigram^1"],
+            "type": "phrase",
+        }
+    }
     assert filters(search_body) == []  # district: no permission filter
     assert search_body["track_total_hits"] is True
     assert search_body["sort"][0] == {"_score": {"order": "desc"}}
     assert list(search_body["sort"][1]) == ["date"]
     assert search_body["sort"][1]["date"]["order"] == "desc"
-    assert search_body["_source"] == ["doc_type", "object_id", "title", "body", "url", "date"]
+    assert search_body["_source"] == [
+        "doc_type",
+        "object_id",
+        "title",
+        "summary",
+        "body",
+        "url",
+        "date",
+    ]
+
+
+def test_unit_boost_only_where_the_query_names_the_unit(backend):
+    (must,) = body(backend, text="幸福里", tokens=("幸福里",))["query"]["bool"]["must"]
+    score = must["function_score"]
+    assert score["boost_mode"] == "multiply"
+    (function,) = score["functions"]
+    assert function["weight"] == 1.5
+    unit, named = function["filter"]["bool"]["filter"]
+    assert unit == {"term": {"doc_type": "unit"}}
+    fields = [q["multi_match"]["fields"] for q in named["dis_max"]["queries"]]
+    # The unit's name (title, keywords), never its intro (body).
+    assert fields == [["title", "keywords"], ["title.bigram", "keywords.bigram"]]
 
 
 def test_text_and_its_words_both_count(backend):
-    must = body(backend, text="社区志愿", tokens=("社区", "志愿"))["query"]["bool"]["must"]
-    queries = must[0]["dis_max"]["queries"]
-    assert [q["multi_match"]["query"] for q in queries] == ["社区志愿", "社区 志愿"]
-    assert all(q["multi_match"]["operator"] == "and" for q in queries)
+    queries = text_part(body(backend, text="社区志愿", tokens=("社区", "志愿")))["dis_max"][
+        "queries"
+    ]
+    assert [q["multi_match"]["query"] for q in queries] == ["社区志愿", "社区 志愿", "社区志愿"]
+    assert [q["multi_match"].get("operator") for q in queries] == ["and", "and", None]
+    assert queries[2]["multi_match"]["type"] == "phrase"
+
+
+def test_two_characters_inside_a_word_match_as_a_bigram_phrase(backend):
+    """党日 in 主题党日: IK keeps 主题党日 whole; the bigram subfields do not."""
+    queries = text_part(body(backend, text="党日", tokens=("党日",)))["dis_max"]["queries"]
+    phrase = [q for q in queries if q["multi_match"].get("type") == "phrase"]
+    assert phrase and phrase[0]["multi_match"]["query"] == "党日"
+    assert all(f.split("^")[0].endswith(".bigram") for f in phrase[0]["multi_match"]["fields"])
+
+
+def test_no_bigram_phrase_without_two_chinese_characters(backend):
+    part = text_part(body(backend, text="邓", tokens=("邓",)))
+    assert part == {
+        "multi_match": {
+            "query": "邓",
+            "fields": ["title^4", "keywords^4", "summary^2", "body"],
+            "operator": "and",
+        }
+    }
 
 
 def test_lookup_hash_is_an_exact_term(backend):
@@ -329,10 +400,14 @@ def test_highlight(backend):
     assert highlight["encoder"] == "html"  # fragments come back HTML-escaped
     assert highlight["fragment_size"] == 80
     assert highlight["number_of_fragments"] == 1
-    assert set(highlight["fields"]) == {"title", "body", "keywords"}
+    # Each text field and its bigram subfield (a match found only through bigrams).
+    assert set(highlight["fields"]) == {
+        f"{name}{sub}"
+        for name in ("title", "summary", "body", "keywords")
+        for sub in ("", ".bigram")
+    }
     assert highlight["fields"]["title"]["number_of_fragments"] == 0  # the whole title
-    assert highlight["fields"]["body"]["no_match_size"] == 80
-    assert highlight["fields"]["keywords"]["no_match_size"] == 80
+    assert highlight["fields"]["title.bigram"]["number_of_fragments"] == 0
 
 
 def test_search_reads_the_live_alias(backend):
@@ -347,8 +422,9 @@ def test_query_without_words_returns_nothing_without_asking(backend, text):
 
 
 def test_long_text_is_cut(backend):
-    must = body(backend, text="志" * 5000, tokens=("志愿",))["query"]["bool"]["must"]
-    assert len(must[0]["dis_max"]["queries"][0]["multi_match"]["query"]) == 200
+    queries = text_part(body(backend, text="志" * 5000, tokens=("志愿",)))["dis_max"]["queries"]
+    assert len(queries[0]["multi_match"]["query"]) == 200
+    assert len(queries[-1]["multi_match"]["query"]) == 200  # the bigram phrase too
 
 
 # --- index names and alias swap -----------------------------------------------------
@@ -542,3 +618,48 @@ def test_keywords_are_the_snippet_when_the_body_is_empty():
 def test_empty_response():
     results = results_from_response({"hits": {"total": {"value": 0}, "hits": []}})
     assert (results.hits, results.total, results.facets) == ([], 0, {})
+
+
+def test_a_match_found_only_through_bigrams_is_highlighted():
+    response = {
+        "hits": {
+            "total": {"value": 1},
+            "hits": [
+                {
+                    "_score": 2.0,
+                    "_source": {
+                        "doc_type": "notice",
+                        "object_id": "5",
+                        "title": "本月主题党日安排",
+                        "summary": "各党小组按三会一课要求开展活动。",
+                        "body": "",
+                    },
+                    "highlight": {"title.bigram": ["本月主题<mark>党日</mark>安排"]},
+                }
+            ],
+        }
+    }
+    (hit,) = results_from_response(response, ("党日",)).hits
+    assert hit.title == "本月主题<mark>党日</mark>安排"
+    # No fragment for the summary: marked here with the query's words, as on the database.
+    (hit,) = results_from_response(response, ("三会一课",)).hits
+    assert "<mark>三会一课</mark>" in hit.snippet
+
+
+def test_past_shifts_left_out_for_non_staff(backend):
+    today = datetime(2026, 12, 5, tzinfo=UTC)
+    search_body = body(backend, visibility=MEMBER, history_types=("shift",), history_before=today)
+    assert {
+        "bool": {
+            "must_not": [
+                {
+                    "bool": {
+                        "filter": [
+                            {"terms": {"doc_type": ["shift"]}},
+                            {"range": {"date": {"lt": today.isoformat()}}},
+                        ]
+                    }
+                }
+            ]
+        }
+    } in filters(search_body)

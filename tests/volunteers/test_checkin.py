@@ -217,7 +217,8 @@ def test_auto_check_out_waits_for_review_then_verify_credits(tree, users):
         check_in_verify(check_in=record, by=users.secretary_b)
     check_in_verify(check_in=record, by=users.secretary)
     check_in_verify(check_in=record, by=users.secretary)  # again: nothing more
-    assert CreditEvent.objects.get().minutes == 110  # START+10 min until the end
+    # START+10 min until the end: 110 minutes, credited as 1.8 hours (108 minutes).
+    assert CreditEvent.objects.get().minutes == 108
     assert_ledgers_match_events(user)
 
 
@@ -270,7 +271,7 @@ def test_walk_in_and_who_may_organise(tree, users):
         walk_in_record(shift=shift, user=person, by=users.secretary, **times)
     record = CheckIn.objects.get(user=person)
     assert record.walk_in and record.verified_by == users.leader
-    assert CreditEvent.objects.get(check_in=record).minutes == 5
+    assert CreditEvent.objects.get(check_in=record).minutes == 6  # 5 minutes: 0.1 hours
 
 
 # --- Properties and concurrency ---------------------------------------------------
@@ -432,7 +433,7 @@ def test_my_service_page_shows_hours_points_rank_and_history(client, tree, users
     client.force_login(users.member)
     page = client.get(reverse("my_service")).content.decode()
     assert "垃圾分类指导" in page
-    assert 'data-testid="hours">1.8<' in page  # 110 minutes
+    assert 'data-testid="hours">1.8<' in page  # 110 minutes, credited as 1.8 hours
     assert "第 2 名" in page and "下载志愿服务证明" in page
     assert client.get(reverse("my_service")).status_code == 200
     client.logout()

@@ -3,6 +3,7 @@ net hours and points by person, group and month; who may see which branch;
 the Excel and PDF downloads; a query budget that does not grow with the data."""
 
 import datetime as dt
+import re
 import shutil
 import subprocess
 from decimal import Decimal
@@ -12,8 +13,9 @@ from types import SimpleNamespace
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from portal.templatetags.portal_tags import minutes_to_hours, one_decimal
 from tests.factories import make_duty, make_member, make_user
 from volunteers.models import CheckIn, CreditEvent, Shift, SignUp
 from volunteers.selectors import (
@@ -288,3 +290,22 @@ def test_query_count_does_not_grow_with_the_shifts(client, tree, users):
     two = _queries(client, tree, users, month=5, shifts=2)
     ten = _queries(client, tree, users, month=6, shifts=10)
     assert two == ten
+
+
+def test_hours_and_points_show_one_decimal_in_the_language_of_the_page(client, tree, users):
+    """Sums of points the database returns with many digits (SQLite: 22.7000000000000)
+    show with one decimal; English groups thousands (Chinese does not)."""
+    duty = make_duty(tree, title="楼道清理", group=tree.group_a)
+    for day, points in ((3, "7.7"), (10, "7.5"), (17, "7.5")):
+        credit(check_in(shift(duty, at(3, day, 9), hours=2, capacity=2), users.member), 114, points)
+    big = shift(duty, at(3, 24, 9), hours=2, capacity=2)
+    credit(check_in(big, users.volunteer), 60 * 1500, "1000")
+    body = report(client, users.secretary, branch=tree.branch_a.pk).content.decode()
+    assert not re.search(r"\d\.\d{2,}", body.split("data-report-headline", 1)[1])
+    assert 'data-col="points">22.7<' in body and 'data-col="hours">5.7<' in body
+    assert 'data-figure="hours">1505.7<' in body and 'data-figure="points">1022.7<' in body
+    with translation.override("en"):
+        assert (minutes_to_hours(90342), one_decimal(Decimal("1022.70000"))) == (
+            "1,505.7",
+            "1,022.7",
+        )

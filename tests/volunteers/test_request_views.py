@@ -4,8 +4,10 @@ answers and serves it on /me/tasks/, and the recorder reviews it."""
 
 import datetime as dt
 import io
+import re
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
@@ -297,13 +299,18 @@ def test_a_volunteer_checks_in_then_completes(client, tree, users, worker):
     request = new_request(worker, tree.grid3a)
     (offer,) = offers_send(request=request, users=[users.member], by=worker)
     offer_accept(offer=offer, user=users.member)
-    client.force_login(users.member)
-    response = client.post(f"/me/tasks/{offer.pk}/start/", follow=True)
-    assert "签到成功" in text(response)
-    assert client.post(f"/me/tasks/{offer.pk}/complete/", {"note": ""}).status_code == 302
-    offer.refresh_from_db()
-    assert offer.status == "completed"
-    page = text(client.get("/me/tasks/"))
+    with time_machine.travel(SOON + dt.timedelta(minutes=5), tick=False):
+        client.force_login(users.member)
+        response = client.post(f"/me/tasks/{offer.pk}/start/", follow=True)
+        assert "签到成功" in text(response)
+    with time_machine.travel(SOON + dt.timedelta(minutes=95), tick=False):
+        client.force_login(users.member)
+        response = client.post(f"/me/tasks/{offer.pk}/complete/", {"note": ""}, follow=True)
+        # What the task earned is said: 90 minutes and the activity rule's points.
+        assert "“帮独居老人买药”已完成，谢谢！ 已计入服务时长 1.5 小时、积分" in text(response)
+        offer.refresh_from_db()
+        assert offer.status == "completed"
+        page = text(client.get("/me/tasks/"))
     assert "暂无待回复的派单" in page and "帮独居老人买药" in page  # now in the history
 
 
@@ -367,3 +374,66 @@ def test_a_volunteer_sees_the_address_and_phone_masked(client, tree, users, work
     # A volunteer never offered it does not see it at all.
     client.force_login(users.volunteer)
     assert client.get(f"/requests/{request.pk}/").status_code == 404
+
+
+# --- Answering offers (issue 13) ----------------------------------------------------------------
+
+
+def test_open_offers_show_a_badge_and_the_time_left_and_declining_asks_first(
+    client, tree, users, worker
+):
+    request = new_request(worker, tree.grid3a)
+    (offer,) = offers_send(request=request, users=[users.member], by=worker)
+    client.force_login(users.member)
+    page = text(client.get("/me/tasks/"))
+    assert '<span class="count-badge" data-testid="open-count">1</span>' in page
+    assert re.search(r"还剩 (29|30)\s分钟", page)  # 30 minutes to answer
+    # Declining cannot be undone: the button asks first (site.js reads data-confirm).
+    assert 'type="submit" data-confirm="确定谢绝这个任务吗？谢绝后无法撤销' in page
+    assert 'data-testid="open-offers-badge">1</span>' in text(client.get("/me/"))
+    # Without JavaScript the form still declines.
+    response = client.post(f"/me/tasks/{offer.pk}/decline/", follow=True)
+    assert "您已谢绝“帮独居老人买药”" in messages_of(response)
+    assert "open-count" not in text(response)
+    assert "open-offers-badge" not in text(client.get("/me/"))
+
+
+def test_an_offer_answered_too_late_says_it_expired(client, tree, users, worker):
+    request = new_request(worker, tree.grid3a)
+    (offer,) = offers_send(request=request, users=[users.member], by=worker)
+    late = timezone.now() - dt.timedelta(minutes=1)
+    Offer.objects.filter(pk=offer.pk).update(expires_at=late)
+    client.force_login(users.member)
+    response = client.post(f"/me/tasks/{offer.pk}/accept/", follow=True)
+    when = timezone.localtime(late).strftime("%m-%d %H:%M")
+    assert f"这个派单已于 {when} 超时未回复，已改派他人。" in messages_of(response)
+    page = text(response)
+    assert "暂无待回复的派单" in page and "超时未回复" in page  # the history says so too
+    offer.refresh_from_db()
+    assert offer.status == "offered" and offer.answered_at is None
+
+
+def test_every_round_of_offers_is_in_the_history_and_withdrawn_offers_show_no_reply(
+    client, tree, users, worker
+):
+    request = new_request(worker, tree.grid3a)
+    first, second = make_user("helper_a", first_name="甲"), make_user("helper_b", first_name="乙")
+    offers_send(request=request, users=[first], by=worker)
+    offers_send(request=request, users=[second], by=worker)  # while it is dispatched
+    offer_accept(offer=Offer.objects.get(user=second), user=second)
+    withdrawn = Offer.objects.get(user=first)
+    assert withdrawn.status == "withdrawn" and withdrawn.answered_at is None
+    client.force_login(worker)
+    page = text(client.get(f"/requests/{request.pk}/"))
+    events = re.findall(r'<li data-testid="event">(.*?)</li>', page, re.S)
+    assert len(events) == 4  # recorded, two rounds of offers, accepted
+    assert "派单给：甲。" in events[1] and "派单给：乙。" in events[2]
+    assert "已派单 →" not in events[2]  # no change of status, just the round
+    offers = {
+        name: line
+        for line in re.findall(r'<li data-testid="offer">(.*?)</li>', page, re.S)
+        for name in ("甲", "乙")
+        if f"<strong>{name}</strong>" in line
+    }
+    assert "已撤回" in offers["甲"] and "回复" not in offers["甲"]
+    assert "回复" in offers["乙"]

@@ -282,3 +282,17 @@ def test_a_repeat_needs_one_shift_and_a_count(client, tree, users):
     response = client.post("/admin/duties/new/", _duty_form(tree, one, repeat_count=""))
     assert response.status_code == 200 and "安排多少次" in response.content.decode()
     assert not Duty.objects.exists()
+
+
+def test_a_late_cancel_asks_first_and_says_it_will_be_recorded_late(client, tree, users):
+    """The cancel button asks before a cancel that counts as late (site.js shows
+    ``data-confirm``); before the cancel deadline it cancels without asking."""
+    late = make_shift(make_duty(tree), cancel_deadline=NOW - dt.timedelta(hours=1))
+    free = make_shift(make_duty(tree, title="敬老探访"), start_in=dt.timedelta(days=5))
+    client.force_login(users.member)
+    for shift in (late, free):
+        sign_up(shift=shift, user=users.member)
+    page = client.get(f"/volunteer/shifts/{late.pk}/").content.decode()
+    assert 'data-confirm="确定现在取消吗？已过取消截止时间，本次取消将记为迟取消。"' in page
+    assert "/static/portal/site.js" in page
+    assert "data-confirm" not in client.get(f"/volunteer/shifts/{free.pk}/").content.decode()

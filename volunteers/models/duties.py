@@ -49,6 +49,15 @@ class VolunteerProfile(models.Model):
         return str(self.user)
 
 
+def _bump_sequence(obj):
+    """Raise ``obj.sequence`` when one of its ``CALENDAR_FIELDS`` changed."""
+    if obj.pk:
+        fields = obj.CALENDAR_FIELDS
+        before = type(obj).objects.filter(pk=obj.pk).values(*fields).first()
+        if before and any(before[f] != getattr(obj, f) for f in fields):
+            obj.sequence += 1
+
+
 class Duty(ClusterableModel):
     class Kind(models.TextChoices):
         POST = "post", _("Demonstration post (党员示范岗)")
@@ -99,11 +108,15 @@ class Duty(ClusterableModel):
         on_delete=models.SET_NULL, related_name="held_duties",
     )  # fmt: skip
     published = models.BooleanField(_("open for sign-up"), default=True)
+    # Added to its shifts' iCalendar SEQUENCE: goes up when the title or place changes.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
     )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
+
+    CALENDAR_FIELDS = ("title", "place")
 
     class Meta:
         verbose_name = _("duty")
@@ -112,6 +125,10 @@ class Duty(ClusterableModel):
 
     def __str__(self):
         return self.title
+
+    def save(self, *args, **kwargs):
+        _bump_sequence(self)
+        super().save(*args, **kwargs)
 
     def clean(self):
         super().clean()
@@ -139,6 +156,11 @@ class Shift(models.Model):
         help_text=_("Later cancellations are recorded as late."),
     )
     cancelled = models.BooleanField(_("cancelled"), default=False)
+    # iCalendar SEQUENCE (with the duty's): goes up when the time changes or
+    # the shift is cancelled, so calendar apps update the event.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
+
+    CALENDAR_FIELDS = ("starts_at", "ends_at", "cancelled")
 
     class Meta:
         verbose_name = _("shift")
@@ -148,6 +170,10 @@ class Shift(models.Model):
     def __str__(self):
         return f"{self.duty.title} {self.starts_at:%Y-%m-%d %H:%M}"
 
+    def save(self, *args, **kwargs):
+        _bump_sequence(self)
+        super().save(*args, **kwargs)
+
     def clean(self):
         super().clean()
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
@@ -156,6 +182,10 @@ class Shift(models.Model):
             raise ValidationError({"capacity": _("A shift needs at least one place.")})
         if self.minimum and self.capacity and self.minimum > self.capacity:
             raise ValidationError({"minimum": _("The minimum cannot exceed the places.")})
+
+    @property
+    def calendar_sequence(self) -> int:
+        return self.sequence + self.duty.sequence
 
     @property
     def sign_up_until(self):

@@ -22,6 +22,7 @@ from portal.crypto import (
     decrypt_for_rotation,
     keyed_hash,
 )
+from search.tasks import index_later
 
 
 def private_models() -> list[tuple[type[models.Model], list, list]]:
@@ -87,9 +88,7 @@ class Command(BaseCommand):
             total_changed += self.rotate_model(model, encrypted, hashed, max(1, chunk_size))
         self.stdout.write(f"Done: {total_changed} rows rewritten.")
         if total_changed:
-            self.stdout.write(
-                "The search index keeps keyed hashes too: run `manage.py search_index rebuild`."
-            )
+            self.stdout.write("Their search documents are re-indexed as each chunk commits.")
 
     def rotate_model(self, model, encrypted, hashed, chunk_size) -> int:
         label = model._meta.label
@@ -118,13 +117,17 @@ class Command(BaseCommand):
             if not rows:
                 break
             with transaction.atomic():
+                rewritten = []
                 for row in rows:
                     for name in raw:
                         row[name] = row.pop(f"raw_{name}")
                     changes = rotate_row(row, encrypted, hashed, by_name)
                     if changes:
                         manager.filter(pk=row["pk"]).update(**changes)
-                        changed += 1
+                        rewritten.append(row["pk"])
+                # The index keeps the keyed hashes: re-index these rows on commit.
+                index_later(model, rewritten)
+                changed += len(rewritten)
             done += len(rows)
             last_pk = rows[-1]["pk"]
             percent = 100 * done // total if total else 100
