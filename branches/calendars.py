@@ -75,11 +75,11 @@ class CalendarItem:
         return self.starts_at.date()
 
 
-def _local(moment):
+def local_time(moment):
     return timezone.localtime(moment, SHANGHAI) if moment else None
 
 
-def _short(text):
+def short_text(text):
     return Truncator((text or "").strip()).chars(DESCRIPTION_CHARS)
 
 
@@ -159,10 +159,10 @@ def meeting_item(meeting, request=None) -> CalendarItem:
         kind="meeting",
         label=str(meeting.get_kind_display()),
         title=meeting.title,
-        starts_at=_local(meeting.starts_at),
-        ends_at=_local(meeting.ends_at),
+        starts_at=local_time(meeting.starts_at),
+        ends_at=local_time(meeting.ends_at),
         place=meeting.place,
-        description=_short(meeting.agenda),
+        description=short_text(meeting.agenda),
         sequence=meeting.sequence,
         cancelled=meeting.is_cancelled,
         url=url,
@@ -177,10 +177,10 @@ def activity_item(page, request=None) -> CalendarItem:
         kind="activity",
         label=str(page.get_kind_display()),
         title=page.title,
-        starts_at=_local(page.starts_at),
-        ends_at=_local(page.ends_at),
+        starts_at=local_time(page.starts_at),
+        ends_at=local_time(page.ends_at),
         place=page.place,
-        description=_short(page.summary),
+        description=short_text(page.summary),
         sequence=getattr(page, "revision_count", None) or 0,
         cancelled=False,
         url=_full_url(page, request) if request is not None else None,
@@ -294,8 +294,8 @@ def build_calendar(name: str, items: list[CalendarItem], *, start, end) -> icale
     calendar.add_component(
         icalendar.Timezone.from_tzid(
             TZID,
-            first_date=_local(start).date() - dt.timedelta(days=1),
-            last_date=_local(last).date() + dt.timedelta(days=1),
+            first_date=local_time(start).date() - dt.timedelta(days=1),
+            last_date=local_time(last).date() + dt.timedelta(days=1),
         )
     )
     for item in items:

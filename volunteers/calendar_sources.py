@@ -16,19 +16,15 @@ from django.utils.translation import gettext as _
 
 from branches.calendars import (
     MAX_EVENTS,
-    SHANGHAI,
     CalendarItem,
-    _short,
+    local_time,
     personal_source,
     public_units,
+    short_text,
     unit_source,
 )
 from portal.links import absolute_url
 from volunteers.models import Offer, Shift, SignUp
-
-
-def _local(moment):
-    return timezone.localtime(moment, SHANGHAI) if moment else None
 
 
 def shift_item(shift, *, uid=None, cancelled=None, sequence=0) -> CalendarItem:
@@ -39,10 +35,10 @@ def shift_item(shift, *, uid=None, cancelled=None, sequence=0) -> CalendarItem:
         kind="shift",
         label=str(duty.get_kind_display()),
         title=duty.title,
-        starts_at=_local(shift.starts_at),
-        ends_at=_local(shift.ends_at),
+        starts_at=local_time(shift.starts_at),
+        ends_at=local_time(shift.ends_at),
         place=duty.place,
-        description=_short(duty.description),
+        description=short_text(duty.description),
         sequence=shift.calendar_sequence + sequence,
         cancelled=shift.cancelled if cancelled is None else cancelled,
         url=absolute_url(path),
@@ -109,10 +105,10 @@ def my_tasks(user, *, start, end, request=None, limit=MAX_EVENTS):
                 kind="task",
                 label=_("Dispatched task"),
                 title=task.title,
-                starts_at=_local(task.window_start),
-                ends_at=_local(task.window_end),
+                starts_at=local_time(task.window_start),
+                ends_at=local_time(task.window_end),
                 place=task.grid.title if task.grid_id else "",
-                description=_short(task.description),
+                description=short_text(task.description),
                 sequence=1 if cancelled else 0,
                 cancelled=cancelled,
                 url=absolute_url(path),
