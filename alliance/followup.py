@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from alliance.access import alliances_run_by, partner_of
 from alliance.minutes import REMINDER_HOUR, live_actions
 from alliance.models import ActionItem, Alliance
+from portal.i18n import in_language_of
 from portal.models import Role, RoleAssignment
 from portal.names import full_name_sql
 from portal.notify import notify_on_commit
@@ -77,21 +78,22 @@ def remind_overdue(today: dt.date | None = None) -> int:
             url = _action_url(action)
             days = (today - action.due_on).days
             for person in unit_people(action):
-                notify_on_commit(
-                    person,
-                    subject=_("Overdue action item: %(title)s") % {"title": action.title},
-                    body=_(
-                        "The action item “%(title)s” of %(meeting)s was due on %(due)s "
-                        "(%(days)d days ago). Please post its progress, or close it when done."
+                with in_language_of(person):
+                    notify_on_commit(
+                        person,
+                        subject=_("Overdue action item: %(title)s") % {"title": action.title},
+                        body=_(
+                            "The action item “%(title)s” of %(meeting)s was due on %(due)s "
+                            "(%(days)d days ago). Please post its progress, or close it when done."
+                        )
+                        % {
+                            "title": action.title,
+                            "meeting": action.meeting.title,
+                            "due": formats.date_format(action.due_on, "DATE_FORMAT"),
+                            "days": days,
+                        },
+                        url=url,
                     )
-                    % {
-                        "title": action.title,
-                        "meeting": action.meeting.title,
-                        "due": formats.date_format(action.due_on, "DATE_FORMAT"),
-                        "days": days,
-                    },
-                    url=url,
-                )
             action.reminded_on = today
             action.save(update_fields=["reminded_on"])
             reminded += 1

@@ -11,7 +11,7 @@ Writes are keyword-only services in one transaction each. A refusal is a
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import icalendar
 from django.contrib.auth import get_user_model
@@ -34,6 +34,7 @@ from alliance.models import (
     PartnerContact,
 )
 from branches.calendars import SHANGHAI, CalendarItem, build_calendar
+from portal.i18n import in_language_of
 from portal.links import absolute_url
 from portal.notify import notify_on_commit
 from search.tasks import index_later
@@ -236,9 +237,13 @@ def _next_position(meeting: JointMeeting) -> int:
     return (top or 0) + 1
 
 
-def _notify_invitees(meeting: JointMeeting, *, subject: str, body: str) -> None:
+def _notify_invitees(meeting: JointMeeting, message: Callable[[], tuple[str, str]]) -> None:
+    """Tell every invitee; ``message()`` gives the (subject, body), written in
+    each invitee's language."""
     for invitation in meeting.invitations.select_related("user").filter(user__is_active=True):
-        notify_on_commit(invitation.user, subject=subject, body=body, url=meeting_path(meeting))
+        with in_language_of(invitation.user):
+            subject, body = message()
+            notify_on_commit(invitation.user, subject=subject, body=body, url=meeting_path(meeting))
 
 
 def _invitation_body(meeting: JointMeeting) -> str:
@@ -355,8 +360,10 @@ def meeting_convene(
     )
     _notify_invitees(
         meeting,
-        subject=_("Meeting invitation: %(title)s") % {"title": meeting.title},
-        body=_invitation_body(meeting),
+        lambda: (
+            _("Meeting invitation: %(title)s") % {"title": meeting.title},
+            _invitation_body(meeting),
+        ),
     )
     return meeting
 
@@ -469,18 +476,20 @@ def meeting_reschedule(
     agenda_carry_over(meeting=meeting)
     _notify_invitees(
         meeting,
-        subject=_("Meeting moved: %(title)s") % {"title": meeting.title},
-        body=_(
-            "The joint meeting “%(title)s” now takes place %(start)s–%(end)s at %(place)s. "
-            "Update your calendar: %(ics)s"
-        )
-        % {
-            "title": meeting.title,
-            "start": _when(starts_at),
-            "end": _when(ends_at),
-            "place": place,
-            "ics": invite_ics_url(meeting),
-        },
+        lambda: (
+            _("Meeting moved: %(title)s") % {"title": meeting.title},
+            _(
+                "The joint meeting “%(title)s” now takes place %(start)s–%(end)s at %(place)s. "
+                "Update your calendar: %(ics)s"
+            )
+            % {
+                "title": meeting.title,
+                "start": _when(starts_at),
+                "end": _when(ends_at),
+                "place": place,
+                "ics": invite_ics_url(meeting),
+            },
+        ),
     )
     return meeting
 
@@ -495,17 +504,17 @@ def meeting_cancel(*, meeting: JointMeeting, by, reason: str = "") -> JointMeeti
     meeting.sequence += 1
     meeting.save(update_fields=["status", "sequence"])
     reason = (reason or "").strip()[:300]
-    body = _("The joint meeting “%(title)s” of %(start)s is cancelled.") % {
-        "title": meeting.title,
-        "start": _when(meeting.starts_at),
-    }
-    if reason:
-        body += "\n" + _("Reason: %(reason)s") % {"reason": reason}
-    _notify_invitees(
-        meeting,
-        subject=_("Meeting cancelled: %(title)s") % {"title": meeting.title},
-        body=body,
-    )
+
+    def message():
+        body = _("The joint meeting “%(title)s” of %(start)s is cancelled.") % {
+            "title": meeting.title,
+            "start": _when(meeting.starts_at),
+        }
+        if reason:
+            body += "\n" + _("Reason: %(reason)s") % {"reason": reason}
+        return _("Meeting cancelled: %(title)s") % {"title": meeting.title}, body
+
+    _notify_invitees(meeting, message)
     return meeting
 
 
@@ -572,13 +581,14 @@ def agenda_propose(
         status=AgendaItem.Status.ACCEPTED if runner else AgendaItem.Status.PROPOSED,
     )
     if not runner and meeting.convener.is_active:
-        notify_on_commit(
-            meeting.convener,
-            subject=_("Agenda proposal: %(title)s") % {"title": title},
-            body=_("%(name)s proposes “%(title)s” for the joint meeting “%(meeting)s”.")
-            % {"name": person_name(by), "title": title, "meeting": meeting.title},
-            url=meeting_path(meeting),
-        )
+        with in_language_of(meeting.convener):
+            notify_on_commit(
+                meeting.convener,
+                subject=_("Agenda proposal: %(title)s") % {"title": title},
+                body=_("%(name)s proposes “%(title)s” for the joint meeting “%(meeting)s”.")
+                % {"name": person_name(by), "title": title, "meeting": meeting.title},
+                url=meeting_path(meeting),
+            )
     return item
 
 
@@ -599,18 +609,19 @@ def agenda_decide(*, item: AgendaItem, by, accept: bool) -> AgendaItem:
         fields.append("position")
     item.save(update_fields=fields)
     if item.proposer_id and item.proposer_id != by.pk and item.proposer.is_active:
-        subject = (
-            _("Your item is on the agenda: %(title)s")
-            if accept
-            else _("Your item is not taken: %(title)s")
-        )
-        notify_on_commit(
-            item.proposer,
-            subject=subject % {"title": item.title},
-            body=_("Joint meeting “%(meeting)s”, %(start)s.")
-            % {"meeting": meeting.title, "start": _when(meeting.starts_at)},
-            url=meeting_path(meeting),
-        )
+        with in_language_of(item.proposer):
+            subject = (
+                _("Your item is on the agenda: %(title)s")
+                if accept
+                else _("Your item is not taken: %(title)s")
+            )
+            notify_on_commit(
+                item.proposer,
+                subject=subject % {"title": item.title},
+                body=_("Joint meeting “%(meeting)s”, %(start)s.")
+                % {"meeting": meeting.title, "start": _when(meeting.starts_at)},
+                url=meeting_path(meeting),
+            )
     return item
 
 

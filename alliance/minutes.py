@@ -53,6 +53,7 @@ from alliance.models import (
     Project,
 )
 from branches.models import GridBranchPage
+from portal.i18n import in_language_of
 from portal.links import absolute_url
 from portal.notify import notify_on_commit
 from portal.scheduling import run_at
@@ -458,16 +459,17 @@ def minutes_circulate(*, minutes: Minutes, by) -> Minutes:
     for invitation in attending(meeting.invitations.select_related("user")):
         if invitation.user_id == by.pk:
             continue
-        notify_on_commit(
-            invitation.user,
-            subject=_("Minutes for comments: %(title)s") % {"title": meeting.title},
-            body=_(
-                "The draft minutes of %(title)s (version %(version)s) are out for comments. "
-                "Please read them and comment on the agenda items."
+        with in_language_of(invitation.user):
+            notify_on_commit(
+                invitation.user,
+                subject=_("Minutes for comments: %(title)s") % {"title": meeting.title},
+                body=_(
+                    "The draft minutes of %(title)s (version %(version)s) are out for comments. "
+                    "Please read them and comment on the agenda items."
+                )
+                % {"title": meeting.title, "version": locked.version},
+                url=url,
             )
-            % {"title": meeting.title, "version": locked.version},
-            url=url,
-        )
     return _sync(minutes, locked)
 
 
@@ -549,27 +551,29 @@ def minutes_publish(*, minutes: Minutes, by) -> Minutes:
             owed[person.pk].append(action)
             people[person.pk] = person
     for pk, items in owed.items():
-        lines = "\n".join(
-            _("· %(title)s (due %(due)s)")
-            % {"title": a.title, "due": formats.date_format(a.due_on, "DATE_FORMAT")}
-            for a in items
-        )
-        notify_on_commit(
-            people[pk],
-            subject=_("Action items for you: %(title)s") % {"title": meeting.title},
-            body=_("The minutes of %(title)s are published. Your action items:\n%(lines)s")
-            % {"title": meeting.title, "lines": lines},
-            url=action_url(items[0]) if len(items) == 1 else _followup_url(),
-        )
+        with in_language_of(people[pk]):
+            lines = "\n".join(
+                _("· %(title)s (due %(due)s)")
+                % {"title": a.title, "due": formats.date_format(a.due_on, "DATE_FORMAT")}
+                for a in items
+            )
+            notify_on_commit(
+                people[pk],
+                subject=_("Action items for you: %(title)s") % {"title": meeting.title},
+                body=_("The minutes of %(title)s are published. Your action items:\n%(lines)s")
+                % {"title": meeting.title, "lines": lines},
+                url=action_url(items[0]) if len(items) == 1 else _followup_url(),
+            )
     url = _minutes_url(meeting)
     for invitation in meeting.invitations.select_related("user"):
-        notify_on_commit(
-            invitation.user,
-            subject=_("Minutes published: %(title)s") % {"title": meeting.title},
-            body=_("The minutes of %(title)s are approved and published.")
-            % {"title": meeting.title},
-            url=url,
-        )
+        with in_language_of(invitation.user):
+            notify_on_commit(
+                invitation.user,
+                subject=_("Minutes published: %(title)s") % {"title": meeting.title},
+                body=_("The minutes of %(title)s are approved and published.")
+                % {"title": meeting.title},
+                url=url,
+            )
     for due_on in sorted({a.due_on for a in actions}):
         run_at(_reminder_time(due_on))
     return _sync(minutes, locked)
@@ -655,13 +659,14 @@ def action_progress(
         locked.save(update_fields=["status", "done_at"])
         convener = locked.meeting.convener
         if convener.pk != by.pk:
-            notify_on_commit(
-                convener,
-                subject=_("Action item done: %(title)s") % {"title": locked.title},
-                body=_("%(who)s closed the action item “%(title)s”: %(note)s")
-                % {"who": person_name(by), "title": locked.title, "note": note},
-                url=action_url(locked),
-            )
+            with in_language_of(convener):
+                notify_on_commit(
+                    convener,
+                    subject=_("Action item done: %(title)s") % {"title": locked.title},
+                    body=_("%(who)s closed the action item “%(title)s”: %(note)s")
+                    % {"who": person_name(by), "title": locked.title, "note": note},
+                    url=action_url(locked),
+                )
     _sync_action(action, locked)
     return progress
 

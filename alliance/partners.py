@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from alliance.access import partner_of
 from alliance.models import Kind, Milestone, Need, Partner, Project, Resource
 from branches.models import GridBranchPage, GridPage
+from portal.i18n import in_language_of
 from portal.notify import notify_on_commit
 from portal.roles import path_q, user_scope
 
@@ -437,12 +438,6 @@ def match_confirm(*, need: Need, resources, by, title: str | None = None, owner=
 
 def _tell_match(project, need, resources, by) -> None:
     url = _project_url(project)
-    subject = _("Need matched: %(title)s") % {"title": need.title}
-    body = _("“%(need)s” is matched with %(resources)s. Project: %(project)s.") % {
-        "need": need.title,
-        "resources": "、".join(f"{r.partner.name}·{r.title}" for r in resources),
-        "project": project.title,
-    }
     people = {need.raised_by_id: need.raised_by} if need.raised_by_id else {}
     for resource in resources:
         for contact in resource.partner.contacts.select_related("user"):
@@ -450,7 +445,18 @@ def _tell_match(project, need, resources, by) -> None:
                 people[contact.user_id] = contact.user
     for pk, user in people.items():
         if pk != by.pk and user.is_active:
-            notify_on_commit(user, subject=subject, body=body, url=url)
+            with in_language_of(user):
+                notify_on_commit(
+                    user,
+                    subject=_("Need matched: %(title)s") % {"title": need.title},
+                    body=_("“%(need)s” is matched with %(resources)s. Project: %(project)s.")
+                    % {
+                        "need": need.title,
+                        "resources": "、".join(f"{r.partner.name}·{r.title}" for r in resources),
+                        "project": project.title,
+                    },
+                    url=url,
+                )
 
 
 # --- Projects --------------------------------------------------------------------------------

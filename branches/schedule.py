@@ -20,6 +20,7 @@ from branches.meetings import (
     MeetingSeries,
 )
 from branches.models import Member, PartyPost
+from portal.i18n import in_language_of
 from portal.scheduling import run_at
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -225,18 +226,19 @@ def send_due_reminders(now=None) -> int:
             # run finds the row, and a killed worker leaves the message to send.
             with transaction.atomic():
                 MeetingReminder.objects.create(meeting=meeting, member=member)
-                notify_on_commit(
-                    member.user,
-                    subject=_("Reminder: %(title)s") % {"title": meeting.title},
-                    body=_("%(title)s starts at %(time)s at %(place)s (%(branch)s).")
-                    % {
-                        "title": meeting.title,
-                        "time": local.strftime("%Y-%m-%d %H:%M"),
-                        "place": meeting.place,
-                        "branch": meeting.branch.title,
-                    },
-                    url="/me/",
-                )
+                with in_language_of(member.user):
+                    notify_on_commit(
+                        member.user,
+                        subject=_("Reminder: %(title)s") % {"title": meeting.title},
+                        body=_("%(title)s starts at %(time)s at %(place)s (%(branch)s).")
+                        % {
+                            "title": meeting.title,
+                            "time": local.strftime("%Y-%m-%d %H:%M"),
+                            "place": meeting.place,
+                            "branch": meeting.branch.title,
+                        },
+                        url="/me/",
+                    )
         except IntegrityError:
             continue  # reminded already
         sent += 1

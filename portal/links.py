@@ -17,6 +17,8 @@ import re
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
+from django.urls import translate_url
+from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -35,6 +37,16 @@ def absolute_url(path: str) -> str:
     if urlsplit(path).scheme:
         return path
     return f"{base_url()}/{path.lstrip('/')}"
+
+
+def in_language(url: str, language: str) -> str:
+    """``url`` (a path or an address on this site, in either language) as the
+    page in ``language``: ``/me/tasks/`` → ``/en/me/tasks/`` for English. A URL
+    that is not one of the site's language-prefixed pages is returned unchanged."""
+    url = str(url or "")
+    written_in = translation.get_language_from_path(urlsplit(url).path) or settings.LANGUAGE_CODE
+    with translation.override(written_in):
+        return translate_url(url, language)
 
 
 def rebase_url(url: str) -> str:

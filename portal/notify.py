@@ -42,7 +42,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks import task
 
-from portal.links import absolute_url
+from portal.i18n import language_of
+from portal.links import absolute_url, in_language
 from portal.models import InboxMessage, Notification
 
 logger = logging.getLogger(__name__)
@@ -184,8 +185,11 @@ EMAIL = "email"
 
 
 def _create(user, *, subject, body, url) -> Notification:
+    """The outbox row. Its text is written by the caller in the reader's language
+    (``with in_language_of(user):``); its link is made to open the page in it."""
+    url = in_language(url, language_of(user)) if url else ""
     return Notification.objects.create(
-        user=user, subject=str(subject)[:200], body=str(body), url=str(url or "")
+        user=user, subject=str(subject)[:200], body=str(body), url=url
     )
 
 

@@ -1,5 +1,6 @@
 """Signal wiring of the portal app."""
 
+from allauth.account.signals import user_signed_up
 from allauth.mfa.signals import authenticator_added
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -33,6 +34,15 @@ def page_expiry(sender, instance, raw=False, **kwargs):
         return
     if instance.live and instance.expire_at and instance.expire_at > timezone.now():
         run_at(instance.expire_at)
+
+
+@receiver(user_signed_up)
+def signed_up_language(sender, request, user, **kwargs):
+    """Whoever signs up on the English site reads their messages in English."""
+    from portal.i18n import remember_language
+
+    if request is not None and getattr(request, "LANGUAGE_CODE", ""):
+        remember_language(user, request.LANGUAGE_CODE)
 
 
 @receiver(authenticator_added)

@@ -46,7 +46,7 @@ urlpatterns = [
     ),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", views.set_language, name="set_language"),
     path("calendar/<str:token>.ics", views.member_calendar_feed, name="member_calendar_feed"),
 ]
 

@@ -6,11 +6,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as switch_language
 from wagtail.admin.auth import require_admin_access
 from wagtail.admin.viewsets.pages import page_viewset_registry
 from wagtail.models import Page, TaskState
 
 from branches.calendars import personal_calendar_ics
+from portal.i18n import remember_language
 from portal.models import CalendarToken
 from portal.roles import member_of, user_scope
 from portal.selectors import PER_PAGE, member_feed
@@ -24,6 +26,17 @@ def admin_sign_in(request):
     if request.user.is_authenticated:
         return render(request, "portal/no_admin_access.html", status=403)
     return redirect("/accounts/login/?next=/admin/")
+
+
+@require_POST
+def set_language(request):
+    """The language switch: Django's, and a signed-in person's choice is kept, so
+    that what is written to them later (inbox messages, emails, reminders from
+    the background worker) is in the language they read."""
+    response = switch_language(request)
+    if request.user.is_authenticated and response.status_code in (200, 302):
+        remember_language(request.user, request.POST.get("language", ""))
+    return response
 
 
 @login_required

@@ -26,6 +26,7 @@ from django.utils.translation import ngettext
 
 from branches.models import GridBranchPage, GridPage
 from portal import scheduling
+from portal.i18n import in_language_of
 from portal.models import Role
 from portal.notify import notify_on_commit
 from portal.roles import can_access, user_scope
@@ -222,7 +223,8 @@ def offers_send(
         except IntegrityError:
             continue  # already offered or taken
         offers.append(offer)
-        notify_on_commit(user, **_offer_message(offer))
+        with in_language_of(user):
+            notify_on_commit(user, **_offer_message(offer))
     if not offers:
         return offers
     scheduling.run_at(expires)  # the worker expires unanswered offers then
@@ -412,14 +414,17 @@ def offers_expire(now=None) -> int:
                     note=f"{unanswered} {_('Nobody accepted in time.')}",
                 )
                 for coordinator in _coordinators_of(request):
-                    notify_on_commit(
-                        coordinator,
-                        subject=_("Urgent request unanswered: %(title)s")
-                        % {"title": request.title},
-                        body=_("Nobody accepted %(title)s in %(grid)s in time. Please arrange it.")
-                        % {"title": request.title, "grid": request.grid.title},
-                        url=reverse("request_detail", args=[request.pk]),
-                    )
+                    with in_language_of(coordinator):
+                        notify_on_commit(
+                            coordinator,
+                            subject=_("Urgent request unanswered: %(title)s")
+                            % {"title": request.title},
+                            body=_(
+                                "Nobody accepted %(title)s in %(grid)s in time. Please arrange it."
+                            )
+                            % {"title": request.title, "grid": request.grid.title},
+                            url=reverse("request_detail", args=[request.pk]),
+                        )
                 continue
             if not request_dispatch_auto(request=request, extra=0, how=unanswered):
                 waiting = request.offers.filter(status=Offer.Status.OFFERED).exists()
@@ -502,16 +507,18 @@ def task_complete(*, offer: Offer, user, note: str = "", photo=None, now=None) -
         request.completed_at = now
         _move(request, Status.COMPLETED, actor=user, note=note)
         for reviewer in _reviewers_of(request):
-            notify_on_commit(
-                reviewer,
-                subject=_("Done, waiting for your review: %(title)s") % {"title": request.title},
-                body=_(
-                    "%(who)s has completed %(title)s. Ask the resident whether they are "
-                    "satisfied and review it."
+            with in_language_of(reviewer):
+                notify_on_commit(
+                    reviewer,
+                    subject=_("Done, waiting for your review: %(title)s")
+                    % {"title": request.title},
+                    body=_(
+                        "%(who)s has completed %(title)s. Ask the resident whether they are "
+                        "satisfied and review it."
+                    )
+                    % {"who": display_name(user), "title": request.title},
+                    url=reverse("request_detail", args=[request.pk]),
                 )
-                % {"who": display_name(user), "title": request.title},
-                url=reverse("request_detail", args=[request.pk]),
-            )
     return offer
 
 
@@ -675,13 +682,14 @@ def _withdraw_all(request: ServiceRequest, *, reason: str) -> None:
     for offer in offers:
         if offer.status == Offer.Status.OFFERED:
             continue
-        notify_on_commit(
-            offer.user,
-            subject=_("Task withdrawn: %(title)s") % {"title": request.title},
-            body=_("%(title)s has been withdrawn: %(reason)s")
-            % {"title": request.title, "reason": reason},
-            url=reverse("my_tasks"),
-        )
+        with in_language_of(offer.user):
+            notify_on_commit(
+                offer.user,
+                subject=_("Task withdrawn: %(title)s") % {"title": request.title},
+                body=_("%(title)s has been withdrawn: %(reason)s")
+                % {"title": request.title, "reason": reason},
+                url=reverse("my_tasks"),
+            )
 
 
 # --- Who sees the resident's contact -----------------------------------------------------------

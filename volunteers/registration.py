@@ -5,6 +5,8 @@ it, or the district) approves it or returns it with a reason.
 No audit entry is written for decisions: ``AuditEntry.Action`` has no action for
 them, and the registration itself keeps who decided and when."""
 
+from collections.abc import Callable
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -12,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from branches.models import GridBranchPage, Member
+from portal.i18n import in_language_of
 from portal.models import Role
 from portal.notify import notify_on_commit
 from portal.roles import can_access, user_scope
@@ -125,10 +128,13 @@ def _lock_for_decision(registration, by) -> CommunityRegistration:
     return registration
 
 
-def _tell_member(registration: CommunityRegistration, *, subject: str, body: str) -> None:
+def _tell_member(registration: CommunityRegistration, message: Callable[[], tuple[str, str]]):
+    """Tell the member; ``message()`` gives the (subject, body) in their language."""
     user = registration.member.user
     if user is not None:
-        notify_on_commit(user, subject=subject, body=body, url=reverse("my_registration"))
+        with in_language_of(user):
+            subject, body = message()
+            notify_on_commit(user, subject=subject, body=body, url=reverse("my_registration"))
 
 
 @transaction.atomic
@@ -142,12 +148,14 @@ def registration_approve(*, registration: CommunityRegistration, by, request=Non
     registration.save(update_fields=["status", "reason", "decided_by", "decided_at"])
     _tell_member(
         registration,
-        subject=_("Your community registration is approved"),
-        body=_(
-            "%(branch)s has approved your community registration. "
-            "You can download your registration slip from your page."
-        )
-        % {"branch": registration.branch.title},
+        lambda: (
+            _("Your community registration is approved"),
+            _(
+                "%(branch)s has approved your community registration. "
+                "You can download your registration slip from your page."
+            )
+            % {"branch": registration.branch.title},
+        ),
     )
     return registration
 
@@ -172,9 +180,11 @@ def registration_return(*, registration: CommunityRegistration, by, reason: str,
     registration.save(update_fields=["status", "reason", "decided_by", "decided_at"])
     _tell_member(
         registration,
-        subject=_("Your community registration was returned"),
-        body=_("%(branch)s returned your community registration. Reason: %(reason)s")
-        % {"branch": registration.branch.title, "reason": reason},
+        lambda: (
+            _("Your community registration was returned"),
+            _("%(branch)s returned your community registration. Reason: %(reason)s")
+            % {"branch": registration.branch.title, "reason": reason},
+        ),
     )
     return registration
 

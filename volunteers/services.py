@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import scheduling
+from portal.i18n import in_language_of
 from portal.models import Role, RoleAssignment
 from portal.names import person_name
 from portal.notify import notify_on_commit
@@ -154,13 +155,14 @@ def promote(shift: Shift) -> list[SignUp]:
         signup.status = SignUp.Status.CONFIRMED
         signup.save(update_fields=["status", "changed_at"])
         start = timezone.localtime(shift.starts_at).strftime("%Y-%m-%d %H:%M")
-        notify_on_commit(
-            signup.user,
-            subject=_("You have a place: %(duty)s") % {"duty": shift.duty.title},
-            body=_("A place came free and is yours: %(duty)s, %(time)s, %(place)s.")
-            % {"duty": shift.duty.title, "time": start, "place": shift.duty.place},
-            url=f"/volunteer/shifts/{shift.pk}/",
-        )
+        with in_language_of(signup.user):
+            notify_on_commit(
+                signup.user,
+                subject=_("You have a place: %(duty)s") % {"duty": shift.duty.title},
+                body=_("A place came free and is yours: %(duty)s, %(time)s, %(place)s.")
+                % {"duty": shift.duty.title, "time": start, "place": shift.duty.place},
+                url=f"/volunteer/shifts/{shift.pk}/",
+            )
     return promoted
 
 

@@ -27,6 +27,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from portal import throttle
+from portal.i18n import in_language_of
 from portal.notify import notify_on_commit
 
 PERIOD = 30  # seconds a code is shown
@@ -195,14 +196,15 @@ def alert_organisers(users: Iterable, *, what: str, url: str = "") -> None:
     is paused because of many wrong codes: someone may be guessing."""
     minutes = _minutes(TARGET_LIMIT.cooldown)
     for user in {u.pk: u for u in users if u is not None}.values():
-        notify_on_commit(
-            user,
-            subject=_("Many wrong check-in codes: %(what)s") % {"what": what},
-            body=_(
-                "Many wrong check-in codes were typed for %(what)s, so typing the code is "
-                "paused for %(minutes)d minutes; scanning your QR code still works. If this "
-                "was not people mistyping, someone may be guessing the code."
+        with in_language_of(user):
+            notify_on_commit(
+                user,
+                subject=_("Many wrong check-in codes: %(what)s") % {"what": what},
+                body=_(
+                    "Many wrong check-in codes were typed for %(what)s, so typing the code is "
+                    "paused for %(minutes)d minutes; scanning your QR code still works. If this "
+                    "was not people mistyping, someone may be guessing the code."
+                )
+                % {"what": what, "minutes": minutes},
+                url=url,
             )
-            % {"what": what, "minutes": minutes},
-            url=url,
-        )

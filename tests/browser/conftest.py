@@ -4,11 +4,13 @@ itself with a clear reason when Chromium is missing."""
 
 import os
 import shutil
+import threading
 
 import pytest
 from django.conf import settings
-from django.test import Client
+from django.test import Client, testcases
 from django.utils import translation
+from pytest_django.live_server_helper import LiveServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = os.environ.get("TONGXIN_SHOTS")  # a folder: also save screenshots there
@@ -22,6 +24,44 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+class OneRequestAtATime(testcases.LiveServerThread):
+    """The live server, answering one request at a time when its threads share
+    the in-memory SQLite test connection. The browser fetches a page and its
+    parts (the admin's icon sprite, scripts) at once; two threads in one SQLite
+    connection meet as "cannot start a transaction within a transaction", and
+    the losing request answers 400 inside the page under test."""
+
+    def _create_server(self, connections_override=None):
+        server = super()._create_server(connections_override=connections_override)
+        if connections_override:
+            lock = threading.Lock()
+            set_app = server.set_app
+
+            def set_serial_app(app):
+                def serial_app(environ, start_response):
+                    with lock:
+                        return app(environ, start_response)
+
+                set_app(serial_app)
+
+            server.set_app = set_serial_app
+        return server
+
+
+# pytest-django builds its live server from this name.
+testcases.LiveServerThread = OneRequestAtATime
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup):
+    """pytest-django's live server, started after the test database exists (a
+    session fixture otherwise starts first), so that it shares the in-memory
+    SQLite connection as Django's own live server tests do, in every order."""
+    server = LiveServer("localhost")
+    yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)
