@@ -6,6 +6,7 @@ scrolls sideways. Screenshots go to $JOURNEY_SHOTS (or $TONGXIN_SHOTS) when set:
 import datetime as dt
 import io
 import os
+import re
 import time
 
 import pytest
@@ -368,11 +369,27 @@ def test_district_admin_audit_log_and_compliance(journey, viewport, tree, users)
     j.go("/admin/audit/")
     expect(page.locator("h1")).to_contain_text("审计日志")
     expect(page.locator("table.listing")).to_contain_text("secretary · 支部书记")  # role granted
+    # The time reads as one short line (it wrapped a character per line at 375 px).
+    when = page.locator("td.audit-when a").first
+    expect(when).to_have_text(re.compile(r"^\s*\d{4}-\d\d-\d\d \d\d:\d\d\s*$"))
+    line = page.evaluate(
+        "el => parseFloat(getComputedStyle(el).lineHeight) || 1.5 * parseFloat(getComputedStyle(el).fontSize)",
+        when.element_handle(),
+    )
+    assert when.bounding_box()["height"] < 1.5 * line
     j.seen("audit-log")
     j.go("/admin/compliance/")
     expect(page.locator("h1")).to_contain_text("三会一课")
     rows = page.locator("main, #main").first
     expect(rows).to_contain_text("幸福里网格党支部")
     expect(rows).to_contain_text("光明路网格党支部")
+    # Columns that do not fit scroll inside the table's box, which shows a shadow
+    # at the edge where more wait.
+    box = page.locator("[data-compliance-rows]").locator("xpath=..")
+    overflow = box.evaluate(
+        "el => [el.scrollWidth > el.clientWidth, getComputedStyle(el).backgroundImage]"
+    )
+    assert overflow[0] == (viewport["width"] < 600)
+    assert "gradient" in overflow[1]
     j.seen("compliance")
     j.done()
