@@ -224,9 +224,15 @@ def latency(args):
     translation.activate("zh-hans")
     counts = get_backend().count()
     User = get_user_model()
+    from django.contrib.auth.models import AnonymousUser
+
+    # A member and a visitor search the public records only, with past shifts
+    # and activities held back (the history filter): another query path.
     users = {
         "district": User.objects.get(username="district"),
         "secretary": User.objects.get(username="secretary"),
+        "member": User.objects.get(username="member"),
+        "anonymous": AnonymousUser(),
     }
     mix = query_mix()
     baseline_text = "zzqxjv"  # a word no document has: the fixed cost of one search

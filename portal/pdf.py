@@ -14,6 +14,7 @@ from pathlib import Path
 
 import segno
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from reportlab.graphics.shapes import STATE_DEFAULTS
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
@@ -110,8 +111,8 @@ def rule(width: float = WIDTH, thickness: float = 1.5) -> Table:
     return line
 
 
-def _numbered_canvas(footer: str):
-    """A canvas that writes "第 N 页 / 共 M 页" once it knows M."""
+def _numbered_canvas(footer: str, page_of: str):
+    """A canvas that writes ``page_of`` ("第 N 页，共 M 页") once it knows M."""
 
     class NumberedCanvas(canvas.Canvas):
         def __init__(self, *args, **kwargs):
@@ -131,7 +132,9 @@ def _numbered_canvas(footer: str):
                 self.setFont(FONT, 8)
                 self.setFillColor(colors.grey)
                 self.drawString(MARGIN, 10 * mm, footer)
-                self.drawRightString(A4[0] - MARGIN, 10 * mm, f"第 {number} 页 / 共 {total} 页")
+                self.drawRightString(
+                    A4[0] - MARGIN, 10 * mm, page_of % {"n": number, "total": total}
+                )
                 super().showPage()
             super().save()
 
@@ -152,8 +155,12 @@ def render(flowables, *, title: str, footer: str = "") -> bytes:
         topMargin=MARGIN,
         bottomMargin=MARGIN,
     )
-    stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    # The footer speaks the language the document is made in.
+    made = _("%(title)s · made %(time)s") % {
+        "title": footer or title,
+        "time": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+    }
     document.build(
-        list(flowables), canvasmaker=_numbered_canvas(f"{footer or title} · 生成于 {stamp}")
+        list(flowables), canvasmaker=_numbered_canvas(made, _("Page %(n)s of %(total)s"))
     )
     return buffer.getvalue()

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.factories import NOW, make_duty, make_user
 from volunteers.certificates import certificate_issue, certificate_verify_url
@@ -296,3 +296,17 @@ def test_verify_page_query_budget(tree, users, client, django_assert_max_num_que
     certificate = certificate_issue(user=users.member, year=YEAR)
     with django_assert_max_num_queries(3):
         assert client.get(reverse("certificate_verify", args=[certificate.code])).status_code == 200
+
+
+@needs_poppler
+@pytest.mark.parametrize(
+    "language,footer", [("en", ("Page1of1", "made")), ("zh-hans", ("第1页，共1页", "生成于"))]
+)
+def test_the_page_footer_speaks_the_documents_language(tree, users, tmp_path, language, footer):
+    credit(users.member, count=1, tree=tree)
+    certificate = certificate_issue(user=users.member, year=YEAR)
+    with translation.override(language):
+        text = pdf_text(certificate_pdf(certificate, certificate_verify_url(certificate)), tmp_path)
+    assert all(part in text for part in footer), text
+    other = ("第1页", "生成于") if language == "en" else ("Page1of", "made")
+    assert not any(part in text for part in other), text
