@@ -86,14 +86,9 @@ def my_inbox(request):
 @require_POST
 @login_required
 def renew_calendar_token(request):
-    """Create the signed-in member's private calendar address, or replace it
-    with a new one (the old address stops working at once)."""
-    if not hasattr(request.user, "member"):
-        messages.error(
-            request,
-            _("Your account is not linked to a party member record, so it has no calendar."),
-        )
-        return redirect("me")
+    """Create the signed-in person's private calendar address (their meetings,
+    shifts, tasks and joint meetings: a volunteer without a member record has
+    the last three), or replace it with a new one (the old one stops at once)."""
     token, created = CalendarToken.objects.get_or_create(user=request.user)
     if created:
         messages.success(request, _("Your calendar address is ready. Add it to your calendar app."))

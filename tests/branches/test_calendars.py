@@ -252,15 +252,12 @@ def test_renewing_the_token_stops_the_old_address(client, users):
     assert client.get(feed_url(second)).status_code == 200
 
 
-def test_renewing_needs_a_signed_in_member_and_a_post(client, users):
+def test_renewing_needs_a_signed_in_account_and_a_post(client, users):
     url = reverse("renew_calendar_token")
     response = client.post(url)
     assert response.status_code == 302 and "login" in response["Location"]
     client.force_login(users.member)
     assert client.get(url).status_code == 405
-    assert not CalendarToken.objects.exists()
-    client.force_login(users.volunteer)  # no member record
-    client.post(url)
     assert not CalendarToken.objects.exists()
 
 
@@ -277,10 +274,21 @@ def test_my_page_shows_the_absolute_subscription_address(client, users, settings
     assert f'href="webcal://tongxin.example.org/calendar/{token}.ics"' in body
 
 
-def test_my_page_has_no_calendar_address_without_a_member_record(client, users):
+def test_a_volunteer_without_a_member_record_subscribes_to_their_shifts(client, tree, users):
+    from tests.branches.test_calendar_sources import shift_at
+    from tests.factories import make_duty
+    from volunteers.services import sign_up
+
+    duty = make_duty(tree, title="楼道清理志愿服务")
+    sign_up(shift=shift_at(duty, 2), user=users.volunteer)
     client.force_login(users.volunteer)
-    body = client.get(reverse("me")).content.decode()
-    assert reverse("renew_calendar_token") not in body
+    assert reverse("renew_calendar_token") in client.get(reverse("me")).content.decode()
+    client.post(reverse("renew_calendar_token"))
+    token = CalendarToken.objects.get(user=users.volunteer).token
+    assert feed_url(token) in client.get(reverse("me")).content.decode()
+    client.logout()
+    calendar = icalendar.Calendar.from_ical(client.get(feed_url(token)).content)
+    assert [str(e["summary"]) for e in calendar.walk("VEVENT")] == ["楼道清理志愿服务"]
 
 
 # --- The calendar page ----------------------------------------------------------------------
