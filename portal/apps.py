@@ -8,6 +8,7 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         from django.db.models.signals import post_migrate
+        from django.utils.module_loading import autodiscover_modules
 
         from portal import checks, signals  # noqa: F401
         from portal.exports import harden_wagtail_exports
@@ -18,3 +19,5 @@ class PortalConfig(AppConfig):
         post_migrate.connect(sync_default_site, sender=self, dispatch_uid="portal.sync_site")
         harden_wagtail_exports()
         install_name_rule()
+        # Each app's scheduled work (portal/scheduling.py).
+        autodiscover_modules("due_work")

@@ -15,6 +15,7 @@ from pathlib import Path
 import segno
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from reportlab.graphics.shapes import STATE_DEFAULTS
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
@@ -112,7 +113,7 @@ def rule(width: float = WIDTH, thickness: float = 1.5) -> Table:
 
 
 def _numbered_canvas(footer: str, page_of: str):
-    """A canvas that writes ``page_of`` ("第 N 页，共 M 页") once it knows M."""
+    """A canvas that writes ``page_of`` ("第 N 页 / 共 M 页") once it knows M."""
 
     class NumberedCanvas(canvas.Canvas):
         def __init__(self, *args, **kwargs):
@@ -161,6 +162,7 @@ def render(flowables, *, title: str, footer: str = "") -> bytes:
         "time": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
     }
     document.build(
-        list(flowables), canvasmaker=_numbered_canvas(made, _("Page %(n)s of %(total)s"))
+        list(flowables),
+        canvasmaker=_numbered_canvas(made, pgettext("PDF footer", "Page %(n)s of %(total)s")),
     )
     return buffer.getvalue()

@@ -300,7 +300,7 @@ def test_verify_page_query_budget(tree, users, client, django_assert_max_num_que
 
 @needs_poppler
 @pytest.mark.parametrize(
-    "language,footer", [("en", ("Page1of1", "made")), ("zh-hans", ("第1页，共1页", "生成于"))]
+    "language,footer", [("en", ("Page1of1", "made")), ("zh-hans", ("第1页/共1页", "生成于"))]
 )
 def test_the_page_footer_speaks_the_documents_language(tree, users, tmp_path, language, footer):
     credit(users.member, count=1, tree=tree)

@@ -1,0 +1,14 @@
+"""The scheduled work is put together from what each app registers in its
+``due_work.py``: the kernel (portal/scheduling.py) names no feature."""
+
+from portal.scheduling import DUE_WORK
+
+
+def test_each_apps_due_work_is_registered_once_in_app_order():
+    names = [f"{work.__module__}.{work.__name__}" for work in DUE_WORK]
+    assert names == [
+        "branches.schedule.send_due_reminders",
+        "volunteers.services.auto_check_out",
+        "volunteers.dispatch.offers_expire",
+        "alliance.followup.remind_overdue",
+    ]
