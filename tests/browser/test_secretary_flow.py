@@ -41,8 +41,10 @@ def test_secretary_schedules_and_publishes_member_reads_and_subscribes(
     page.select_option("select[name=repeat]", "FREQ=MONTHLY")
     page.fill("input[name=repeat_count]", "3")
     shot(page, "meeting-new-phone")
-    page.locator("footer button[type=submit]").first.dispatch_event("click")
-    page.wait_for_load_state("networkidle")
+    # A submit's navigation may not have started when the click returns: wait
+    # for the response, not for a quiet network.
+    with page.expect_navigation():
+        page.locator("footer button[type=submit]").first.dispatch_event("click")
     meetings = Meeting.objects.filter(title="3号楼党小组会").order_by("starts_at")
     assert meetings.count() == 3
     assert [timezone.localtime(m.starts_at).strftime("%m-%d %H:%M") for m in meetings] == [
@@ -62,8 +64,8 @@ def test_secretary_schedules_and_publishes_member_reads_and_subscribes(
         "v => { const i = document.querySelector('input[name=go_live_at]'); i.value = v; }",
         go_live.strftime("%Y-%m-%d %H:%M:%S"),
     )
-    page.locator("button[name=action-publish]").dispatch_event("click")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.locator("button[name=action-publish]").dispatch_event("click")
     notice = NoticePage.objects.get(title="关于本月党小组会的通知")
     assert not notice.live and notice.get_latest_revision().approved_go_live_at
 
@@ -85,8 +87,8 @@ def test_secretary_schedules_and_publishes_member_reads_and_subscribes(
 
     # 4. Subscribe to the calendar from /me/: the feed has the three meetings.
     member.goto(live_server.url + "/me/")
-    member.locator("form[action$='/me/calendar/'] button").click()
-    member.wait_for_load_state("networkidle")
+    with member.expect_navigation():
+        member.locator("form[action$='/me/calendar/'] button").click()
     address = member.locator("input[readonly], code").first
     url = (
         address.input_value()

@@ -140,8 +140,8 @@ def test_a_late_cancel_asks_first_and_says_it_is_recorded_late(live_server, tree
     assert questions and "迟取消" in questions[0], questions
     assert SignUp.objects.get(shift=shift, user=users.member).status == SignUp.Status.CONFIRMED
     page.once("dialog", lambda d: answer(d, True))
-    page.get_by_role("button", name="取消报名").click()
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.get_by_role("button", name="取消报名").click()
     assert SignUp.objects.get(shift=shift, user=users.member).status == SignUp.Status.LATE_CANCELLED
 
 
