@@ -188,7 +188,9 @@ def fts5_text(query: SearchQuery) -> str:
             grams.append(_fts5_term(gram[0], i == len(query.grams) - 1))
         else:
             grams.append('"' + " ".join(g.replace('"', '""') for g in gram) + '"')
-    return f"({words}) OR ({' '.join(grams)})"
+    substrings = " ".join(grams)
+    # A one-word query (社区) is its own substring form: match it once.
+    return words if substrings == words else f"({words}) OR ({substrings})"
 
 
 def fts5_match(query: SearchQuery, *, with_doc_types=True, columns=TEXT_COLUMNS) -> str:
@@ -218,7 +220,8 @@ def pg_tsquery(tokens, grams=(), *, weight="") -> str:
             terms.append(
                 "(" + " <-> ".join("'" + g.replace("'", "''") + "'" + suffix for g in gram) + ")"
             )
-    return f"({words}) | ({' & '.join(terms)})"
+    substrings = " & ".join(terms)
+    return words if substrings == words else f"({words}) | ({substrings})"
 
 
 class DatabaseBackend(SearchBackend):
@@ -421,48 +424,30 @@ class DatabaseBackend(SearchBackend):
         }
         return {name: n for name, n in counts.items() if n}
 
-    def _fts5_top(self, expression, n, where="1"):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT rowid, {BM25} FROM search_fts WHERE search_fts MATCH %s AND {where} "
-                "ORDER BY 2, rowid DESC LIMIT %s",
-                [expression, n],
-            )
-            return dict(cursor.fetchall())
-
     def _fts5_page(self, query, facets):
-        """The best ``offset + limit`` by bm25 come from the index; unit pages whose
-        name matches the query and documents whose summary does, boosted afterwards,
-        are fetched as their own best ``offset + limit`` so a boosted one is never
-        missed. Then the rows of those candidates only.
+        """One statement ranks every match: bm25, times UNIT_BOOST for unit pages whose
+        name matches the query and SUMMARY_BOOST for documents whose summary does
+        (each set computed once by the index). FTS5 gathers a query's term
+        statistics for bm25 once per statement, so ranking in one statement costs
+        what one ranking costs. Then the rows of the page only.
         Ties go to the newest index entry (new and just-edited records first): the
         index knows entry ids, not dates, and the same order on every page keeps
         pagination stable."""
-        wanted = query.offset + query.limit
-        match = fts5_match(query)
-        scores = self._fts5_top(match, wanted)
-        named = set()
+        in_set = "(CASE WHEN rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)"
+        boosts, params = [], []
         if facets.get("unit") and (not query.doc_types or "unit" in query.doc_types):
-            title = fts5_match(query, columns=("title_tokens",))
-            named = set(self._fts5_top(f"{title} AND filter_tokens: tunit", wanted))
-        summary = fts5_match(query, columns=("summary_tokens",))
-        summarised = set(self._fts5_top(summary, wanted))
-        extra = (named | summarised) - set(scores)
-        if extra:
-            # Their scores over every column, like everyone else's.
-            ids = ",".join(str(int(i)) for i in extra)
-            scores.update(self._fts5_top(match, len(extra), where=f"rowid IN ({ids})"))
-        entries = SearchEntry.objects.filter(id__in=list(scores)).only(*HIT_FIELDS)
-        ranked = sorted(
-            (
-                (
-                    scores[e.id]
-                    * (UNIT_BOOST if e.id in named else 1.0)
-                    * (SUMMARY_BOOST if e.id in summarised else 1.0),
-                    -e.id,
-                ),
-                e,
+            boosts.append(f"{in_set} THEN {UNIT_BOOST} ELSE 1.0 END)")
+            params.append(
+                f"{fts5_match(query, columns=('title_tokens',))} AND filter_tokens: tunit"
             )
-            for e in entries
-        )
-        return [(e, -key[0]) for key, e in ranked[query.offset : wanted]]
+        boosts.append(f"{in_set} THEN {SUMMARY_BOOST} ELSE 1.0 END)")
+        params.append(fts5_match(query, columns=("summary_tokens",)))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT rowid, {BM25} * {' * '.join(boosts)} AS rank FROM search_fts "
+                "WHERE search_fts MATCH %s ORDER BY rank, rowid DESC LIMIT %s OFFSET %s",
+                [*params, fts5_match(query), query.limit, query.offset],
+            )
+            ranked = cursor.fetchall()
+        entries = SearchEntry.objects.only(*HIT_FIELDS).in_bulk([i for i, _ in ranked])
+        return [(entries[i], -rank) for i, rank in ranked if i in entries]

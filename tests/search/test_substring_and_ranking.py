@@ -7,6 +7,8 @@ import io
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from branches.models import GridPage
 from portal.publishing import NoticePage
@@ -119,6 +121,31 @@ def test_a_unit_named_by_the_query_still_comes_first(tree):
     rebuild()
     hits = search(user=AnonymousUser(), text="幸福里三级网格").results.hits
     assert hits[0].doc_type == "unit" and hits[0].object_id == str(tree.grid3a.pk)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite full-text path")
+def test_ranking_is_one_statement_and_pages_follow_it(tree, users):
+    """bm25 gathers its term statistics over the whole index once per statement: the
+    unit and summary boosts are part of the one ranking statement, not statements
+    of their own (each cost as much as the ranking itself at seed scale). Pages of
+    10 give, in order, what one page of 20 gives. (Staff searches take this path:
+    the index alone answers them.)"""
+    policy_queries.load(tree.branch_b)
+    for n in range(8):  # the word in the title, in the summary, in the body
+        publish(tree.branch_a, NoticePage(title=f"党员冬训第{n + 1}批", slug=f"t{n}"))
+        publish(tree.branch_a, NoticePage(title=f"冬训第{n + 1}批", summary="党员参加", slug=f"s{n}"))
+        body = [("text", f"<p>第{n + 1}批：党员冬训。</p>")]
+        publish(tree.branch_a, NoticePage(title=f"第{n + 1}批安排", body=body, slug=f"b{n}"))
+    rebuild()
+    user = users.district
+    with CaptureQueriesContext(connection) as queries:
+        first = search(user=user, text="党员", per_page=10).results
+    assert sum("bm25(" in q["sql"] for q in queries.captured_queries) == 1
+    second = search(user=user, text="党员", per_page=10, page=2).results
+    both = search(user=user, text="党员", per_page=20).results
+    assert first.total == 25 and len(first.hits) == len(second.hits) == 10  # and a member
+    key = [(h.doc_type, h.object_id) for h in both.hits]
+    assert [(h.doc_type, h.object_id) for h in first.hits + second.hits] == key
 
 
 # --- an existing index gains bigrams on migrate ---------------------------------------------------
