@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class BranchesConfig(AppConfig):
     name = "branches"
     verbose_name = _("Organisation")
+
+    def ready(self):
+        from branches import signals  # noqa: F401

@@ -43,13 +43,13 @@ from branches.models import (
     Member,
     PartyPost,
 )
+from branches.visibility import buildings_visible_to
 from portal.audit import audit_record
 from portal.crypto import keyed_hash, keyed_hashes
 from portal.duplicates import ID_NUMBER_HELD_ELSEWHERE_IMPORT, held_elsewhere_audit, held_hashes
 from portal.exports import csv_bytes, xlsx_row
 from portal.masking import mask_address, mask_id_number, mask_phone
 from portal.models import AuditEntry
-from portal.roles import buildings_visible_to
 from portal.validators import (
     id_check_digit,
     normalise_mobile,

@@ -15,6 +15,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 
 from branches import (
     import_views,  # noqa: F401  (import admin URLs and the Import menu)
+    receipts,
     views,
 )
 from branches.choosers import household_chooser_viewset
@@ -411,3 +412,18 @@ def register_compliance_menu_item():
     from branches.compliance_views import compliance_menu_item
 
     return compliance_menu_item()
+
+
+@hooks.register("register_admin_urls")
+def register_receipt_urls():
+    return receipts.admin_urls
+
+
+@hooks.register("register_page_listing_more_buttons")
+def receipts_listing_button(page, user, next_url=None):
+    yield from receipts.receipts_button(page, user)
+
+
+@hooks.register("register_page_header_buttons")
+def receipts_header_button(page, user, view_name=None, next_url=None):
+    yield from receipts.receipts_button(page, user)

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
 from portal.audit import client_ip
@@ -19,6 +20,10 @@ from portal.links import base_url, rebase_url
 from portal.models import UserPhone
 from portal.sms import get_sms_sender
 from portal.validators import is_mobile, normalise_mobile, validate_mobile
+
+# Sent inside the transaction that marks a user's mobile number verified (user=,
+# phone=): the branches app links the account to the member record with that number.
+phone_verified = Signal()
 
 
 def login_account(identifier: str):
@@ -128,10 +133,8 @@ class AccountAdapter(DefaultAccountAdapter):
 
     @transaction.atomic
     def set_phone_verified(self, user, phone: str) -> None:
-        from branches.services import member_link_by_phone
-
         UserPhone.objects.filter(user=user).update(verified=True)
-        member_link_by_phone(user=user, phone=phone)
+        phone_verified.send(sender=type(self), user=user, phone=phone)
 
     def get_user_by_phone(self, phone: str):
         record = (

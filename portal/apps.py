@@ -19,5 +19,7 @@ class PortalConfig(AppConfig):
         post_migrate.connect(sync_default_site, sender=self, dispatch_uid="portal.sync_site")
         harden_wagtail_exports()
         install_name_rule()
-        # Each app's scheduled work (portal/scheduling.py).
+        # Each app's scheduled work (portal/scheduling.py) and who sees its
+        # records (portal/roles.py).
         autodiscover_modules("due_work")
+        autodiscover_modules("visibility")

@@ -6,6 +6,7 @@ group-leader assignments. Records carry the branch (and group) they belong to,
 so a scope check is a path-prefix test, not a permission row per record.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
@@ -87,7 +88,7 @@ def path_q(prefix_field: str, paths) -> Q:
     return reduce(or_, (Q(**{f"{prefix_field}__startswith": p}) for p in paths), Q(pk__in=[]))
 
 
-def _scoped(
+def scoped(
     qs: QuerySet, scope: Scope, *, branch_path: str, group_field: str, extra: Q | None = None
 ):
     if scope.is_district:
@@ -102,138 +103,35 @@ def _scoped(
     return qs.filter(q)
 
 
-def members_visible_to(user, qs: QuerySet) -> QuerySet:
-    scope = user_scope(user)
-    own = Q(pk=scope.member_id) if scope.member_id else None
-    return _scoped(
-        qs, scope, branch_path="branch__path", group_field="building_group_id", extra=own
-    )
+@dataclass(frozen=True)
+class RoleUnit:
+    model: type
+    message: str
+    test: Callable = lambda page: True
 
 
-def households_visible_to(user, qs: QuerySet) -> QuerySet:
-    scope = user_scope(user)
-    extra = None
-    if scope.central_household_ids:
-        extra = Q(central_households__in=scope.central_household_ids)
-    qs = _scoped(
-        qs,
-        scope,
-        branch_path="building__branch__path",
-        group_field="building__building_group_id",
-        extra=extra,
-    )
-    return qs.distinct() if extra is not None else qs
+# The unit each role is assigned at, registered by the app that defines it.
+ROLE_UNITS: dict[str, RoleUnit] = {}
 
 
-def buildings_visible_to(user, qs: QuerySet) -> QuerySet:
-    scope = user_scope(user)
-    return _scoped(qs, scope, branch_path="branch__path", group_field="building_group_id")
+def role_unit(role, model, message, test=RoleUnit.test):
+    """Assignments of ``role`` must name a ``model`` page passing ``test``; else the
+    role form shows ``message``."""
+    ROLE_UNITS[role] = RoleUnit(model, message, test)
 
 
-def residents_visible_to(user, qs: QuerySet) -> QuerySet:
-    scope = user_scope(user)
-    return _scoped(
-        qs,
-        scope,
-        branch_path="household__building__branch__path",
-        group_field="household__building__building_group_id",
-    )
+VISIBILITY: dict[str, Callable[..., QuerySet]] = {}
 
 
-def central_households_visible_to(user, qs: QuerySet) -> QuerySet:
-    scope = user_scope(user)
-    extra = Q(pk__in=scope.central_household_ids) if scope.central_household_ids else None
-    return _scoped(
-        qs,
-        scope,
-        branch_path="member__branch__path",
-        group_field="member__building_group_id",
-        extra=extra,
-    )
+def visibility(label: str):
+    """Register the rule for who sees which records of a model ("app.model"); each
+    app writes its rules in its visibility.py, found when the portal starts."""
 
+    def register(rule):
+        VISIBILITY[label] = rule
+        return rule
 
-def visits_visible_to(user, qs: QuerySet) -> QuerySet:
-    scope = user_scope(user)
-    extra = (
-        Q(central_household_id__in=scope.central_household_ids)
-        if scope.central_household_ids
-        else None
-    )
-    return _scoped(
-        qs,
-        scope,
-        branch_path="central_household__member__branch__path",
-        group_field="central_household__member__building_group_id",
-        extra=extra,
-    )
-
-
-def meetings_visible_to(user, qs: QuerySet) -> QuerySet:
-    """Branch meetings: the branch's secretary and coordinators, the district, and
-    a group leader for their group's meetings."""
-    return _scoped(qs, user_scope(user), branch_path="branch__path", group_field="group_id")
-
-
-def attendance_visible_to(user, qs: QuerySet) -> QuerySet:
-    return _scoped(
-        qs, user_scope(user), branch_path="meeting__branch__path", group_field="meeting__group_id"
-    )
-
-
-def duties_visible_to(user, qs: QuerySet) -> QuerySet:
-    return _scoped(qs, user_scope(user), branch_path="branch__path", group_field="group_id")
-
-
-def signups_visible_to(user, qs: QuerySet) -> QuerySet:
-    return _scoped(
-        qs,
-        user_scope(user),
-        branch_path="shift__duty__branch__path",
-        group_field="shift__duty__group_id",
-    )
-
-
-def registrations_visible_to(user, qs: QuerySet) -> QuerySet:
-    """Community registrations (双报到): the district, the secretary and coordinators
-    above the branch registered with, and the member their own (not group leaders)."""
-    scope = user_scope(user)
-    if scope.is_district:
-        return qs
-    q = path_q("branch__path", scope.paths)
-    if scope.member_id:
-        q |= Q(member_id=scope.member_id)
-    return qs.filter(q)
-
-
-def requests_visible_to(user, qs: QuerySet) -> QuerySet:
-    """Service requests: the district; coordinators and the secretary by the
-    request's branch; a grid worker the requests of their grids; whoever
-    recorded one; a volunteer the requests they were offered or took."""
-    scope = user_scope(user)
-    if scope.is_district:
-        return qs
-    q = path_q("branch__path", scope.paths) | path_q("grid__path", scope.grid_worker_paths)
-    if getattr(user, "is_authenticated", False):
-        from volunteers.models import Offer  # volunteers' models import portal's
-
-        q |= Q(created_by=user) | Q(pk__in=Offer.objects.filter(user=user).values("request_id"))
-    return qs.filter(q)
-
-
-VISIBILITY = {
-    "branches.member": members_visible_to,
-    "branches.household": households_visible_to,
-    "branches.building": buildings_visible_to,
-    "branches.resident": residents_visible_to,
-    "branches.centralhousehold": central_households_visible_to,
-    "branches.householdvisit": visits_visible_to,
-    "branches.meeting": meetings_visible_to,
-    "branches.attendance": attendance_visible_to,
-    "volunteers.duty": duties_visible_to,
-    "volunteers.signup": signups_visible_to,
-    "volunteers.servicerequest": requests_visible_to,
-    "volunteers.communityregistration": registrations_visible_to,
-}
+    return register
 
 
 def visible_to(user, qs: QuerySet) -> QuerySet:

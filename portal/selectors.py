@@ -4,7 +4,7 @@ fixed number of queries however many items there are."""
 import datetime as dt
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q
+from django.db.models import Exists, Max, Min, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
@@ -114,48 +114,6 @@ def member_feed(user, member):
     )
     unread = notices.filter(is_read=False).count()
     return notices, unread
-
-
-def receipt_report(notice, user, *, branch_id=None):
-    """Who has confirmed reading a notice, among the members ``user`` may see under
-    the notice's unit (a board notice: the whole district). Per branch: members,
-    members with an account, read, confirmed; with ``branch_id``, that branch's
-    members one by one. Three queries whatever the number of members."""
-    from branches.models import Member
-    from portal.roles import visible_to
-
-    unit = notice.get_parent()
-    if isinstance(unit.specific, NoticeBoardPage):
-        unit = unit.get_parent()
-    members = visible_to(user, Member.objects.all())
-    if unit.depth > 2:
-        members = members.filter(Q(branch__path__startswith=unit.path) | Q(building_group=unit))
-    reads = NoticeRead.objects.filter(notice=notice, user=OuterRef("user"))
-    members = members.annotate(
-        has_read=Exists(reads),
-        confirmed=Exists(reads.filter(confirmed_at__isnull=False)),
-    )
-    per_branch = list(
-        members.values("branch", title=F("branch__title"))
-        .annotate(
-            total=Count("id"),
-            accounts=Count("user"),
-            read=Count("id", filter=Q(has_read=True)),
-            confirmed=Count("id", filter=Q(confirmed=True)),
-        )
-        .order_by("title", "branch")
-    )
-    for row in per_branch:
-        row["unconfirmed"] = row["total"] - row["confirmed"]
-    people = None
-    if branch_id is not None:
-        people = (
-            members.filter(branch_id=branch_id)
-            .select_related("user")
-            .only("id", "name", "user__id", "branch_id")
-            .order_by("-confirmed", "name", "id")
-        )
-    return {"unit": unit, "per_branch": per_branch, "people": people}
 
 
 def data_years(queryset, field: str, *, also=()) -> list[int]:

@@ -19,8 +19,8 @@ from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
 from portal.masking import mask_private_numbers
-from portal.models import AuditEntry, Role, RoleAssignment
-from portal.roles import user_scope
+from portal.models import AuditEntry, RoleAssignment
+from portal.roles import ROLE_UNITS, user_scope
 from portal.services import role_assign, role_revoke
 
 
@@ -122,41 +122,13 @@ class RoleAssignmentForm(WagtailAdminModelForm):
     def clean(self):
         cleaned = super().clean()
         role, page = cleaned.get("role"), cleaned.get("page")
-        expected = _unit_types().get(role)
-        if expected is not None:
+        unit = ROLE_UNITS.get(role)
+        if unit is not None:
             if page is None:
                 self.add_error("page", _("This role needs a unit of the organisation tree."))
-            elif not isinstance(page.specific, expected[0]) or not expected[1](page.specific):
-                self.add_error("page", expected[2])
+            elif not isinstance(page.specific, unit.model) or not unit.test(page.specific):
+                self.add_error("page", unit.message)
         return cleaned
-
-
-def _unit_types():
-    from branches.models import BuildingGroupPage, GridBranchPage, GridPage
-
-    levels = (GridPage.Level.FIRST, GridPage.Level.SECOND, GridPage.Level.THIRD)
-    return {
-        Role.GRID_COORDINATOR: (
-            GridPage,
-            lambda p: p.level in levels,
-            _("A coordinator's unit is a grid of level 1, 2 or 3."),
-        ),
-        Role.BRANCH_SECRETARY: (
-            GridBranchPage,
-            lambda p: True,
-            _("A secretary's unit is a grid party branch."),
-        ),
-        Role.GROUP_LEADER: (
-            BuildingGroupPage,
-            lambda p: True,
-            _("A group leader's unit is a building party group."),
-        ),
-        Role.GRID_WORKER: (
-            GridPage,
-            lambda p: True,
-            _("A grid worker's unit is a grid."),
-        ),
-    }
 
 
 class RoleAssignmentCreateView(generic.CreateView):
@@ -223,27 +195,6 @@ class RoleAssignmentViewSet(ModelViewSet):
 @hooks.register("register_admin_viewset")
 def register_roles():
     return RoleAssignmentViewSet("roles")
-
-
-@hooks.register("register_admin_urls")
-def register_receipt_urls():
-    from portal.receipt_views import admin_urls
-
-    return admin_urls
-
-
-@hooks.register("register_page_listing_more_buttons")
-def receipts_listing_button(page, user, next_url=None):
-    from portal.receipt_views import receipts_button
-
-    yield from receipts_button(page, user)
-
-
-@hooks.register("register_page_header_buttons")
-def receipts_header_button(page, user, view_name=None, next_url=None):
-    from portal.receipt_views import receipts_button
-
-    yield from receipts_button(page, user)
 
 
 class PageChooser(AdminPageChooser):

@@ -36,7 +36,7 @@ from portal.audit import audit_record
 from portal.exports import XLSX_CONTENT_TYPE, attachment_header
 from portal.masking import mask_address
 from portal.models import AuditEntry
-from portal.roles import path_q, requests_visible_to, user_scope
+from portal.roles import path_q, user_scope
 from volunteers.models import ServiceRequest
 from volunteers.request_records import (
     AGE_BUCKETS,
@@ -54,6 +54,7 @@ from volunteers.request_records import (
     requests_filtered,
     requests_workbook,
 )
+from volunteers.visibility import requests_visible_to
 
 PER_PAGE = 50
 DASHBOARD_TITLE = gettext_lazy("Dispatch dashboard")
