@@ -133,7 +133,9 @@ def test_ranking_is_one_statement_and_pages_follow_it(tree, users):
     policy_queries.load(tree.branch_b)
     for n in range(8):  # the word in the title, in the summary, in the body
         publish(tree.branch_a, NoticePage(title=f"党员冬训第{n + 1}批", slug=f"t{n}"))
-        publish(tree.branch_a, NoticePage(title=f"冬训第{n + 1}批", summary="党员参加", slug=f"s{n}"))
+        publish(
+            tree.branch_a, NoticePage(title=f"冬训第{n + 1}批", summary="党员参加", slug=f"s{n}")
+        )
         body = [("text", f"<p>第{n + 1}批：党员冬训。</p>")]
         publish(tree.branch_a, NoticePage(title=f"第{n + 1}批安排", body=body, slug=f"b{n}"))
     rebuild()
