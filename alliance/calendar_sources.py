@@ -5,7 +5,7 @@ STATUS:CANCELLED. One query however many meetings."""
 
 from alliance.meetings import calendar_item
 from alliance.models import JointMeeting
-from branches.calendars import MAX_EVENTS, personal_source
+from portal.calendars import MAX_EVENTS, personal_source
 
 
 @personal_source

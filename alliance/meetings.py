@@ -33,7 +33,7 @@ from alliance.models import (
     Minutes,
     PartnerContact,
 )
-from branches.calendars import SHANGHAI, CalendarItem, build_calendar
+from portal.calendars import SHANGHAI, CalendarItem, build_calendar
 from portal.i18n import in_language_of
 from portal.links import absolute_url
 from portal.notify import notify_on_commit

@@ -7,4 +7,4 @@ class BranchesConfig(AppConfig):
     verbose_name = _("Organisation")
 
     def ready(self):
-        from branches import signals  # noqa: F401
+        from branches import calendar_sources, signals  # noqa: F401  (registrations)

@@ -85,7 +85,7 @@ class OrgPage(RoutablePageMixin, Page):
         """The unit's upcoming public meetings and activities, by day."""
         from django.shortcuts import render
 
-        from branches.calendars import calendar_page_context
+        from portal.calendars import calendar_page_context
 
         context = calendar_page_context(self, request)
         context.update(page=self, self=self)
@@ -98,7 +98,7 @@ class OrgPage(RoutablePageMixin, Page):
         """The same public events as an iCalendar feed to subscribe to."""
         from django.http import HttpResponse
 
-        from branches.calendars import unit_calendar_ics
+        from portal.calendars import unit_calendar_ics
 
         response = HttpResponse(
             unit_calendar_ics(self, request), content_type="text/calendar; charset=utf-8"

@@ -11,7 +11,7 @@ from wagtail.admin.auth import require_admin_access
 from wagtail.admin.viewsets.pages import page_viewset_registry
 from wagtail.models import Page, TaskState
 
-from branches.calendars import personal_calendar_ics
+from portal.calendars import personal_calendar_ics
 from portal.i18n import remember_language
 from portal.models import CalendarToken
 from portal.roles import member_of, user_scope

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branches.calendars import (
+from portal.calendars import (
     MAX_EVENTS,
     CalendarItem,
     local_time,

@@ -1,15 +1,14 @@
-"""Calendars: the public calendar of a unit (its public branch meetings,
-activities and whatever other apps add, as a page and as an iCalendar feed) and
-a person's private feed (the meetings they are invited to, and what other apps
-add: signed-up shifts, accepted tasks, joint meetings).
+"""Calendars: the public calendar of a unit (its public activities and whatever
+the apps add, as a page and as an iCalendar feed) and a person's private feed
+(whatever the apps add: invited branch meetings, signed-up shifts, accepted
+tasks, joint meetings).
 
 Events come from *sources*: functions registered with ``unit_source`` (called
 as ``source(unit, start=, end=, request=, limit=)``) or ``personal_source``
 (``source(user, start=, end=, request=, limit=)``), each returning
 ``CalendarItem``s in a fixed number of queries. This module registers the
-branch meetings and activities; other apps register theirs from their
-``AppConfig.ready`` (``volunteers/calendar_sources.py``,
-``alliance/calendar_sources.py``), so this module imports none of them.
+portal's activities; each app registers its own in its ``calendar_sources.py``
+(loaded from its ``AppConfig.ready``), so this module imports none of them.
 
 Feeds are built with the ``icalendar`` package. Every event has a UID that
 stays the same for the life of the item, so a moved or cancelled meeting
@@ -24,17 +23,15 @@ from itertools import groupby
 from zoneinfo import ZoneInfo
 
 import icalendar
-from django.db.models import CharField, Count, OuterRef, Q, Subquery
+from django.db.models import CharField, Count, OuterRef, Subquery
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from wagtail.models import Page, Revision
 
-from branches.meetings import Meeting
 from portal.links import page_full_url
 from portal.publishing import ActivityPage
-from portal.roles import member_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TZID = "Asia/Shanghai"
@@ -88,7 +85,7 @@ def _window(now=None):
     return now - FEED_PAST, now + FEED_AHEAD
 
 
-def _full_url(page, request, subpage=""):
+def full_url(page, request, subpage=""):
     """The page's absolute URL on PUBLIC_BASE_URL (site root paths are cached on
     the request, so this costs no query per item)."""
     url = page_full_url(page, request)
@@ -103,18 +100,6 @@ def _full_url(page, request, subpage=""):
 def public_units(unit: Page):
     """Live, public pages at and under ``unit`` (a subquery)."""
     return Page.objects.live().public().descendant_of(unit, inclusive=True).values("pk")
-
-
-def public_meetings(unit: Page, *, start, end):
-    """Meetings marked public whose branch (or building group) is a live,
-    public page at or under ``unit``; cancelled ones included."""
-    units = public_units(unit)
-    return (
-        Meeting.objects.filter(public=True, starts_at__gte=start, starts_at__lt=end)
-        .filter(Q(branch__in=units) | Q(group__in=units))
-        .select_related("branch")
-        .order_by("starts_at", "id")
-    )
 
 
 def public_activities(unit: Page, *, start, end):
@@ -141,36 +126,6 @@ def public_activities(unit: Page, *, start, end):
     )
 
 
-def invited_meetings(member, *, start, end):
-    """The meetings ``member`` is invited to (any status, public or not)."""
-    return (
-        Meeting.objects.filter(attendances__member=member, starts_at__gte=start, starts_at__lt=end)
-        .select_related("branch")
-        .order_by("starts_at", "id")
-    )
-
-
-def meeting_item(meeting, request=None) -> CalendarItem:
-    url = None
-    if meeting.public and request is not None:
-        url = _full_url(meeting.branch, request, meeting.branch.reverse_subpage("calendar"))
-    return CalendarItem(
-        uid=f"meeting-{meeting.pk}@tongxin",
-        kind="meeting",
-        label=str(meeting.get_kind_display()),
-        title=meeting.title,
-        starts_at=local_time(meeting.starts_at),
-        ends_at=local_time(meeting.ends_at),
-        place=meeting.place,
-        description=short_text(meeting.agenda),
-        sequence=meeting.sequence,
-        cancelled=meeting.is_cancelled,
-        url=url,
-        stamp=meeting.updated_at or timezone.now(),
-        unit_title=meeting.branch.title,
-    )
-
-
 def activity_item(page, request=None) -> CalendarItem:
     return CalendarItem(
         uid=f"activity-{page.pk}@tongxin",
@@ -183,7 +138,7 @@ def activity_item(page, request=None) -> CalendarItem:
         description=short_text(page.summary),
         sequence=getattr(page, "revision_count", None) or 0,
         cancelled=False,
-        url=_full_url(page, request) if request is not None else None,
+        url=full_url(page, request) if request is not None else None,
         link=page.get_url(request) if request is not None else None,
         stamp=page.last_published_at or page.latest_revision_created_at or timezone.now(),
     )
@@ -215,24 +170,9 @@ def personal_source(source):
 
 
 @unit_source
-def unit_meetings(unit, *, start, end, request=None, limit=MAX_EVENTS):
-    return [meeting_item(m, request) for m in public_meetings(unit, start=start, end=end)[:limit]]
-
-
-@unit_source
 def unit_activities(unit, *, start, end, request=None, limit=MAX_EVENTS):
     activities = public_activities(unit, start=start, end=end)[:limit]
     return [activity_item(a, request) for a in activities]
-
-
-@personal_source
-def my_meetings(user, *, start, end, request=None, limit=MAX_EVENTS):
-    member = member_of(user)
-    if member is None:
-        return []
-    return [
-        meeting_item(m, request) for m in invited_meetings(member, start=start, end=end)[:limit]
-    ]
 
 
 def unit_items(unit: Page, *, start, end, request=None, limit=MAX_EVENTS) -> list[CalendarItem]:
