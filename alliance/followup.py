@@ -12,10 +12,9 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from alliance.access import alliances_run_by, partner_of
-from alliance.minutes import REMINDER_HOUR, live_actions
+from alliance.minutes import REMINDER_HOUR, live_actions, unit_people
 from alliance.models import ActionItem, Alliance
 from portal.i18n import in_language_of
-from portal.models import Role, RoleAssignment
 from portal.names import full_name_sql
 from portal.notify import notify_on_commit
 from portal.roles import path_q, user_scope
@@ -27,25 +26,6 @@ DUE_SOON_DAYS = 7
 # "Done" on the board: closed within this many days.
 DONE_DAYS = 30
 BOARD_GROUPS = ("overdue", "due_soon", "open", "done")
-
-
-def unit_people(action: ActionItem) -> list:
-    """Who answers for ``action``: its owner person, the owner partner's
-    contacts with an account and the owner branch's secretaries (active
-    accounts, each once)."""
-    people = {}
-    if action.owner_id is not None:
-        people[action.owner_id] = action.owner
-    if action.owner_partner_id is not None:
-        for contact in action.owner_partner.contacts.all():
-            if contact.user_id is not None:
-                people.setdefault(contact.user_id, contact.user)
-    if action.owner_branch_id is not None:
-        for assignment in RoleAssignment.objects.filter(
-            role=Role.BRANCH_SECRETARY, page_id=action.owner_branch_id
-        ).select_related("user"):
-            people.setdefault(assignment.user_id, assignment.user)
-    return [p for p in people.values() if p.is_active]
 
 
 def overdue_actions(today: dt.date | None = None) -> QuerySet:

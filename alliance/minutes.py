@@ -55,6 +55,7 @@ from alliance.models import (
 from branches.models import GridBranchPage
 from portal.i18n import in_language_of
 from portal.links import absolute_url
+from portal.models import Role, RoleAssignment
 from portal.notify import notify_on_commit
 from portal.scheduling import run_at
 
@@ -521,12 +522,29 @@ def action_url(action: ActionItem) -> str:
         return reverse("alliance_action", args=[action.pk])
 
 
+def unit_people(action: ActionItem) -> list:
+    """Who answers for ``action``: its owner person, the owner partner's
+    contacts with an account and the owner branch's secretaries (active
+    accounts, each once)."""
+    people = {}
+    if action.owner_id is not None:
+        people[action.owner_id] = action.owner
+    if action.owner_partner_id is not None:
+        for contact in action.owner_partner.contacts.all():
+            if contact.user_id is not None:
+                people.setdefault(contact.user_id, contact.user)
+    if action.owner_branch_id is not None:
+        for assignment in RoleAssignment.objects.filter(
+            role=Role.BRANCH_SECRETARY, page_id=action.owner_branch_id
+        ).select_related("user"):
+            people.setdefault(assignment.user_id, assignment.user)
+    return [p for p in people.values() if p.is_active]
+
+
 @transaction.atomic
 def minutes_publish(*, minutes: Minutes, by) -> Minutes:
     """Publish approved minutes: the action items go live, their owners are
     told what they owe and by when, and every invitee is told the minutes are out."""
-    from alliance.followup import unit_people
-
     locked = _lock(minutes, PUBLISH, by)
     locked.state = State.PUBLISHED
     locked.published_at = timezone.now()

@@ -31,15 +31,15 @@ from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.widgets.button import Button
 
-from branches.forms import PrivateRecordForm
-from branches.meetings import Attendance, Meeting, MeetingKind, MeetingPhoto
-from branches.schedule import cancel_meeting, occurrences, record_attendance, schedule_meetings
-from branches.wagtail_hooks import (
+from branches.admin_base import (
     ScopedEditView,
     ScopedIndexView,
     ScopedViewSet,
-    _branch_choices,
+    branch_choices,
 )
+from branches.forms import PrivateRecordForm
+from branches.meetings import Attendance, Meeting, MeetingKind, MeetingPhoto
+from branches.schedule import cancel_meeting, occurrences, record_attendance, schedule_meetings
 from portal.roles import can_access
 from portal.uploads import private_file_response
 
@@ -147,7 +147,7 @@ class MeetingFilterSet(WagtailFilterSet):
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Meeting.Status.choices)
     branch = django_filters.ModelChoiceFilter(
         label=_("Branch"),
-        queryset=_branch_choices,
+        queryset=branch_choices,
     )
     starts_after = django_filters.DateFilter(
         label=_("From"), field_name="starts_at", lookup_expr="date__gte"

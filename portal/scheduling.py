@@ -1,9 +1,8 @@
-"""Work that must happen at a given time: publishing pages whose go-live time has
-come and unpublishing expired ones (Wagtail's ``publish_scheduled``), delivering
-what is left in the outbox, and whatever the feature apps register in their
-``due_work.py`` (meeting reminders, closing the check-ins of shifts that have
-ended, expiring unanswered dispatch offers, reminding owners of overdue action
-items). Each time-bound change enqueues ``run_due_work`` on the "scheduled" task
+"""Work that must happen at a given time: whatever the apps register in their
+``due_work.py`` (the portal's own: publishing pages whose go-live time has come
+and unpublishing expired ones, delivering what is left in the outbox; then
+meeting reminders, closing the check-ins of shifts that have ended, expiring
+unanswered dispatch offers, reminding owners of overdue action items). Each time-bound change enqueues ``run_due_work`` on the "scheduled" task
 backend to run at that time (``run_at``); the background worker (``manage.py
 db_worker --backend scheduled``) runs it then. The task does whatever is due at
 the moment it runs, so running it late, early or twice is harmless — and so must
@@ -11,9 +10,7 @@ every registered piece of work."""
 
 import datetime as dt
 from collections.abc import Callable
-from io import StringIO
 
-from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
@@ -35,12 +32,8 @@ def due_work(work: Callable[[], object]) -> Callable[[], object]:
 
 @task(backend=SCHEDULED_BACKEND)
 def run_due_work() -> None:
-    from portal.notify import deliver_pending
-
-    call_command("publish_scheduled", stdout=StringIO())
     for work in DUE_WORK:
         work()
-    deliver_pending()  # what a failed or killed worker left in the outbox
 
 
 def run_at(when: dt.datetime | None) -> None:

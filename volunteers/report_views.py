@@ -26,8 +26,8 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from branches.admin_base import branch_choices
 from branches.models import GridBranchPage
-from branches.wagtail_hooks import _branch_choices
 from portal.audit import audit_record
 from portal.exports import XLSX_CONTENT_TYPE, attachment_header, xlsx_row
 from portal.models import AuditEntry
@@ -84,7 +84,7 @@ class ReportFilters:
         self.request = request
         self.problems: list[tuple[str, str]] = []
         today = timezone.localdate()
-        self.branch_options = list(_branch_choices(request).values_list("pk", "title"))
+        self.branch_options = list(branch_choices(request).values_list("pk", "title"))
         self.year = self._read_int("year", today.year, MIN_YEAR, today.year + 1)
         self.month = self._read_int("month", today.month, 1, 12)
         self.branch = self._read_branch()

@@ -27,10 +27,10 @@ from wagtail.admin.panels import (
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from branches.admin_base import ScopedIndexView, ScopedViewSet
 from branches.forms import PrivateRecordForm
 from branches.meeting_admin import RepeatFields
 from branches.schedule import occurrences
-from branches.wagtail_hooks import ScopedIndexView, ScopedViewSet
 from volunteers import services
 from volunteers.models import CheckIn, CreditEvent, Duty, PointRule, Shift, SignUp
 

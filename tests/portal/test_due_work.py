@@ -7,6 +7,8 @@ from portal.scheduling import DUE_WORK
 def test_each_apps_due_work_is_registered_once_in_app_order():
     names = [f"{work.__module__}.{work.__name__}" for work in DUE_WORK]
     assert names == [
+        "portal.due_work.publish_scheduled_pages",
+        "portal.notify.deliver_pending",
         "branches.schedule.send_due_reminders",
         "volunteers.services.auto_check_out",
         "volunteers.dispatch.offers_expire",
