@@ -24,12 +24,12 @@ from django.views.decorators.http import require_POST
 
 from alliance import meetings
 from alliance.access import alliances_run_by, can_run, meetings_visible_to
+from alliance.meetings import person_name
 from alliance.models import AgendaItem, Invitation, JointMeeting
-from portal import uploads
+from portal import codes, uploads
 from portal.forms import ModelMultipleChoiceField
 from portal.links import absolute_url
 from portal.uploads import UploadField, private_file_response
-from volunteers import tokens
 
 PER_PAGE = 20
 # Members listed on the convene form at once (a search narrows the list).
@@ -324,7 +324,7 @@ def _agenda(meeting, user, runner):
     accepted = [i for i in items if i.status == AgendaItem.Status.ACCEPTED]
     others = [i for i in items if i.status != AgendaItem.Status.ACCEPTED]
     for item in items:
-        item.proposer_name = meetings.person_name(item.proposer) if item.proposer else ""
+        item.proposer_name = person_name(item.proposer) if item.proposer else ""
     return accepted, others
 
 
@@ -353,7 +353,7 @@ def meeting_detail(request, pk):
         "scheduled": scheduled,
         "responses": Response,
         "proposal_form": ProposalForm(),
-        "convener_name": meetings.person_name(meeting.convener),
+        "convener_name": person_name(meeting.convener),
         "now": now,
     }
     if runner:
@@ -364,7 +364,7 @@ def meeting_detail(request, pk):
             ).order_by("partner__name", "id")[: meetings.MAX_INVITEES]
         )
         for inv in invitations:
-            inv.name = meetings.person_name(inv.user)
+            inv.name = person_name(inv.user)
         context["invitations"] = invitations
     return render(request, "alliance/meeting_detail.html", context)
 
@@ -500,7 +500,7 @@ def meeting_sign_in(request, pk):
     valid = False
     if token:
         try:
-            tokens.verify_token(meeting.pk, token, purpose=meetings.TOKEN_PURPOSE)
+            codes.verify_token(meeting.pk, token, purpose=meetings.TOKEN_PURPOSE)
             valid = True
         except ValidationError as error:
             _refusal(request, error)
@@ -523,7 +523,7 @@ def meeting_code(request, pk):
     meeting = _visible_meeting(request, pk)
     if not can_run(request.user, meeting):
         raise PermissionDenied
-    code = tokens.current(meeting.pk, "in", purpose=meetings.TOKEN_PURPOSE)
+    code = codes.current(meeting.pk, "in", purpose=meetings.TOKEN_PURPOSE)
     url = absolute_url(reverse("meeting_sign_in", args=[meeting.pk]))
     qr = segno.make(f"{url}?t={code.token}", error="m")
     return render(
@@ -556,7 +556,7 @@ def meeting_mark_present(request, pk, invitation_pk):
     else:
         messages.success(
             request,
-            _("%(name)s is recorded as present.") % {"name": meetings.person_name(invitation.user)},
+            _("%(name)s is recorded as present.") % {"name": person_name(invitation.user)},
         )
     return redirect(reverse("meeting_detail", args=[meeting.pk]) + "#attendance")
 

@@ -33,13 +33,12 @@ from alliance.models import (
     Minutes,
     PartnerContact,
 )
+from portal import codes, names
 from portal.calendars import SHANGHAI, CalendarItem, build_calendar
 from portal.i18n import in_language_of
 from portal.links import absolute_url
 from portal.notify import notify_on_commit
 from search.tasks import index_later
-from volunteers import tokens
-from volunteers.services import display_name
 
 Response = Invitation.Response
 Status = JointMeeting.Status
@@ -59,13 +58,13 @@ TOKEN_PURPOSE = "meeting"
 
 def person_name(user) -> str:
     """How a person is called on meeting pages and in minutes: their
-    partner-contact or member name, else their account's name."""
+    partner-contact name, else the portal's rule (``portal.names.person_name``)."""
     if user is None:
         return ""
     contact = getattr(user, "partner_contact", None) if hasattr(user, "partner_contact") else None
     if contact is not None and contact.name:
         return contact.name
-    return display_name(user)
+    return names.person_name(user)
 
 
 def invitation_of(meeting: JointMeeting, user) -> Invitation | None:
@@ -710,7 +709,7 @@ def sign_in(
     ``token`` or the 6 ``digits``), from 30 minutes before the start until the
     end. A deputy signs in with the invitee's account, or the convener records
     them. Returns the invitation and whether it was already signed in (a second
-    sign-in changes nothing). Wrong codes are throttled (``tokens.verify``);
+    sign-in changes nothing). Wrong codes are throttled (``codes.verify``);
     the code is checked outside the write's transaction, so the convener's
     alert is not rolled back with the refusal."""
     invitation = Invitation.objects.filter(meeting=meeting, user=user).first()
@@ -719,13 +718,13 @@ def sign_in(
     _check_sign_in_window(meeting)
     if invitation.signed_in_at is not None:
         return invitation, True
-    action = tokens.verify(
+    action = codes.verify(
         meeting.pk,
         user=user,
         token=token,
         digits=digits,
         purpose=TOKEN_PURPOSE,
-        on_lockout=lambda: tokens.alert_organisers(
+        on_lockout=lambda: codes.alert_organisers(
             [meeting.convener], what=meeting.title, url=meeting_path(meeting)
         ),
     )

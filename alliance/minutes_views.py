@@ -32,6 +32,7 @@ from alliance.access import (
     partner_of,
 )
 from alliance.followup import BOARD_GROUPS, followup_board
+from alliance.meetings import person_name
 from alliance.models import (
     ActionItem,
     ActionProgress,
@@ -91,7 +92,7 @@ def _messages_of(error: ValidationError) -> list[str]:
 
 def _people_choices(meeting):
     people = svc.owner_people(meeting).select_related("partner_contact", "member")
-    return [(str(u.pk), svc.person_name(u)) for u in people[:MAX_ROWS]]
+    return [(str(u.pk), person_name(u)) for u in people[:MAX_ROWS]]
 
 
 def _unit_choices(meeting):
@@ -222,7 +223,7 @@ def _comments_by_item(minutes):
         .order_by("created_at", "id")[:MAX_ROWS]
     )
     for comment in qs:
-        comment.author_name = svc.person_name(comment.author)
+        comment.author_name = person_name(comment.author)
         comments.setdefault(comment.agenda_item_id, []).append(comment)
     return comments
 
@@ -233,7 +234,7 @@ def _versions(minutes, staff):
         qs = qs.exclude(state=State.DRAFT)
     versions = list(qs.order_by("-number")[:MAX_ROWS])
     for version in versions:
-        version.author_name = svc.person_name(version.author)
+        version.author_name = person_name(version.author)
     return versions
 
 
@@ -380,7 +381,7 @@ def minutes_version(request, meeting_id, number):
         .select_related("author__partner_contact", "author__member")
         .order_by("created_at", "id")[:MAX_ROWS]
     ):
-        comment.author_name = svc.person_name(comment.author)
+        comment.author_name = person_name(comment.author)
         comments.setdefault(comment.agenda_item_id, []).append(comment)
     return render(
         request,
@@ -389,7 +390,7 @@ def minutes_version(request, meeting_id, number):
             "meeting": meeting,
             "minutes": minutes,
             "version": version,
-            "author": svc.person_name(version.author),
+            "author": person_name(version.author),
             "content": version.content,
             "items": _read_rows(version.content, comments),
             "versions": _versions(minutes, staff),
@@ -534,7 +535,7 @@ def _action_context(request, action, *, progress_form=None, request_form=None):
         )[:MAX_ROWS]
     )
     for entry in progress:
-        entry.author_name = svc.person_name(entry.author)
+        entry.author_name = person_name(entry.author)
     grids = recordable_grids(user)[0] if may_convert and not action.service_request_id else []
     if may_convert and request_form is None and grids:
         start = timezone.localtime().replace(minute=0, second=0, microsecond=0) + dt.timedelta(
@@ -549,7 +550,7 @@ def _action_context(request, action, *, progress_form=None, request_form=None):
     return {
         "action": action,
         "meeting": action.meeting,
-        "owner_name": svc.person_name(action.owner),
+        "owner_name": person_name(action.owner),
         "live": live,
         "overdue": live and is_open and action.due_on < today,
         "progress": progress,

@@ -27,6 +27,7 @@ from alliance import partners as services
 from alliance.access import partner_of
 from alliance.models import Agreement, Kind, Milestone, Need, Partner, Project, Resource
 from portal.masking import mask_phone
+from portal.names import person_name
 from portal.roles import visible_to
 from portal.uploads import private_file_response
 from volunteers.models import ServiceRequest
@@ -517,19 +518,11 @@ def need_detail(request, pk):
             "can_confirm": any(getattr(r, "confirmable", False) for r in suggestions),
             "projects": projects.order_by("-created_at")[:MAX_ROWS],
             "milestones": MilestoneRows(prefix="milestones"),
-            "raised_by": _name(need.raised_by),
+            "raised_by": person_name(need.raised_by),
             "own": partner,
             "tab": "needs",
         },
     )
-
-
-def _name(user) -> str:
-    if user is None:
-        return ""
-    from volunteers.services import display_name
-
-    return display_name(user)
 
 
 @_action("alliance_need")
@@ -638,7 +631,7 @@ def project_detail(request, pk):
             "project": project,
             "milestones": milestones,
             "resources": resources[:MAX_ROWS],
-            "owner": _name(project.owner),
+            "owner": person_name(project.owner),
             "manage": manage,
             "next_statuses": [
                 (value, label)

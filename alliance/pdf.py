@@ -15,7 +15,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
-from alliance.minutes import person_name
+from alliance.meetings import person_name
 from alliance.models import AgendaItem, Invitation, JointMeeting, Minutes, MinutesVersion
 from portal.pdf import FONT, RED, WIDTH, QRCode, register_fonts, render, rule, styles, table
 

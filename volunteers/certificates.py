@@ -17,10 +17,10 @@ from django.views.decorators.cache import never_cache
 
 from portal.links import absolute_url
 from portal.masking import mask_name
+from portal.names import person_name
 from volunteers.models import Certificate
 from volunteers.pdf import certificate_pdf
 from volunteers.selectors import ServiceRecord, service_record
-from volunteers.services import display_name
 
 
 @transaction.atomic
@@ -46,7 +46,7 @@ def certificate_issue(*, user, year: int, record: ServiceRecord | None = None) -
     if latest is not None and latest.minutes == minutes and latest.shifts == services:
         return latest
     return Certificate.objects.create(
-        user=user, name=display_name(user)[:50], year=year, minutes=minutes, shifts=services
+        user=user, name=person_name(user)[:50], year=year, minutes=minutes, shifts=services
     )
 
 

@@ -28,6 +28,7 @@ from branches.models import GridBranchPage, GridPage
 from portal import scheduling
 from portal.i18n import in_language_of
 from portal.models import Role
+from portal.names import person_name
 from portal.notify import notify_on_commit
 from portal.roles import can_access, user_scope
 from volunteers.models import (
@@ -42,7 +43,6 @@ from volunteers.models import (
 from volunteers.services import (
     EARLY_CHECK_IN,
     _post,
-    display_name,
     ledger_minutes,
     overlapping_work,
     points_for,
@@ -235,7 +235,7 @@ def offers_send(
                 _("Round %(n)s") % {"n": request.round} if request.round > 1 else "",
                 how,
                 _("Offered to %(names)s.")
-                % {"names": "、".join(display_name(o.user) for o in offers)},
+                % {"names": "、".join(person_name(o.user) for o in offers)},
             ],
         )
     )
@@ -516,7 +516,7 @@ def task_complete(*, offer: Offer, user, note: str = "", photo=None, now=None) -
                         "%(who)s has completed %(title)s. Ask the resident whether they are "
                         "satisfied and review it."
                     )
-                    % {"who": display_name(user), "title": request.title},
+                    % {"who": person_name(user), "title": request.title},
                     url=reverse("request_detail", args=[request.pk]),
                 )
     return offer
@@ -745,7 +745,7 @@ def task_contact(offer: Offer, now=None) -> TaskContact | None:
         address=request.address,
         resident=request.requester_name,
         phone=request.requester_phone,
-        dispatcher=display_name(dispatcher) if dispatcher else "",
+        dispatcher=person_name(dispatcher) if dispatcher else "",
         dispatcher_phone=phone_of(dispatcher) if dispatcher else "",
         until=until,
     )

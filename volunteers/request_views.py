@@ -29,13 +29,14 @@ from portal.audit import audit_record, audit_records
 from portal.forms import ModelMultipleChoiceField
 from portal.masking import mask_address, mask_name, mask_phone
 from portal.models import AuditEntry, Role
+from portal.names import person_name
 from portal.roles import path_q, user_scope, visible_to
 from portal.uploads import UploadField, private_file_response
 from portal.validators import validate_phone
 from volunteers import dispatch
 from volunteers.matching import rank_candidates
 from volunteers.models import Offer, RequestPhoto, ServiceRequest, Skill
-from volunteers.services import EARLY_CHECK_IN, display_name
+from volunteers.services import EARLY_CHECK_IN
 
 PER_PAGE = 20
 # The most grids the request form lists (a district administrator's whole tree
@@ -446,7 +447,7 @@ def request_detail(request, pk):
         offers = offers.filter(user=user)
     offers = list(offers[:MAX_ROWS])
     for offer in offers:
-        offer.name = display_name(offer.user)
+        offer.name = person_name(offer.user)
         # Only a person's own answer is a reply (not a withdrawal or expiry).
         offer.replied_at = offer.answered_at if offer.status in REPLIED else None
     # The volunteer who took it sees the resident's and the dispatcher's contact
@@ -466,7 +467,7 @@ def request_detail(request, pk):
     full = staff or contact is not None
     events = list(sr.events.select_related("actor__member").order_by("at", "id")[:MAX_ROWS])
     for event in events:
-        event.actor_name = display_name(event.actor) if event.actor else _("System")
+        event.actor_name = person_name(event.actor) if event.actor else _("System")
     # Counted over everyone's offers (a volunteer's list holds only their own).
     taken = sr.offers.filter(status__in=Offer.TAKEN, round=sr.round).count()
     candidates = []
@@ -486,7 +487,7 @@ def request_detail(request, pk):
             "address": sr.address if full else mask_address(sr.address),
             "phone": sr.requester_phone if full else mask_phone(sr.requester_phone),
             "resident": sr.requester_name if full else mask_name(sr.requester_name),
-            "recorder": display_name(sr.created_by) if sr.created_by else "",
+            "recorder": person_name(sr.created_by) if sr.created_by else "",
             "photos": sr.photos.order_by("sort_order")[: MAX_PHOTOS * 2],
             "events": events,
             "offers": offers,
@@ -581,7 +582,7 @@ def request_dispatch(request, pk):
                 "Offered to %(n)d people: %(names)s.",
                 len(offers),
             )
-            % {"n": len(offers), "names": "、".join(display_name(o.user) for o in offers)},
+            % {"n": len(offers), "names": "、".join(person_name(o.user) for o in offers)},
         )
     else:
         messages.warning(

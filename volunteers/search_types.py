@@ -13,9 +13,9 @@ from django.utils.translation import gettext_lazy as _
 from branches.search_types import private_scope
 from portal.i18n import in_every_language
 from portal.masking import mask_address, mask_name
+from portal.names import person_name
 from search.registry import SearchType, register
 from volunteers.models import CheckIn, Duty, Offer, ServiceRequest, Shift
-from volunteers.services import display_name
 
 
 def _kind(duty) -> str:
@@ -59,7 +59,7 @@ def _shift_document(shift) -> dict:
 def _service_document(record) -> dict:
     duty = record.shift.duty
     return {
-        "title": f"{display_name(record.user)} · {duty.title}",
+        "title": f"{person_name(record.user)} · {duty.title}",
         "body": " ".join(
             filter(None, [duty.place, duty.branch.title, _when(record.shift.starts_at)])
         ),
@@ -122,7 +122,7 @@ def _request_document(request) -> dict:
                     mask_name(request.requester_name),
                     # The people who took it (the list's "people"), by name.
                     *(
-                        display_name(offer.user)
+                        person_name(offer.user)
                         for offer in request.offers.all()
                         if offer.status in Offer.TAKEN
                     ),

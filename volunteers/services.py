@@ -15,13 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal import scheduling
+from portal import codes, scheduling
 from portal.i18n import in_language_of
 from portal.models import Role, RoleAssignment
 from portal.names import person_name
 from portal.notify import notify_on_commit
 from portal.roles import can_access, member_of, user_scope
-from volunteers import tokens
 from volunteers.models import (
     CheckIn,
     CheckInCorrection,
@@ -245,7 +244,7 @@ def shift_check(
     already been done (a replay changes nothing). Refusals are ValidationErrors
     and record nothing."""
     shift = Shift.objects.select_related("duty").get(pk=shift.pk)
-    action = tokens.verify(
+    action = codes.verify(
         shift.pk, user=user, token=token, digits=digits, on_lockout=lambda: _alert(shift)
     )
     now = timezone.now()
@@ -276,7 +275,7 @@ def shift_organisers(shift: Shift) -> list:
 
 
 def _alert(shift: Shift) -> None:
-    tokens.alert_organisers(
+    codes.alert_organisers(
         shift_organisers(shift), what=str(shift), url=reverse("volunteer_shift", args=[shift.pk])
     )
 
@@ -358,7 +357,7 @@ def walk_in_record(*, shift: Shift, user, by, checked_in_at, checked_out_at) -> 
     if CheckIn.objects.filter(shift=shift, user=user).exists():
         raise ValidationError(
             _("%(person)s is already checked in to this shift; correct the times instead.")
-            % {"person": display_name(user)}
+            % {"person": person_name(user)}
         )
     now = timezone.now()
     record = CheckIn.objects.create(
@@ -533,7 +532,3 @@ def _reverse(record: CheckIn, by) -> CreditEvent | None:
     )
     _post(event)
     return event
-
-
-def display_name(user) -> str:
-    return person_name(user)

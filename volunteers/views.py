@@ -13,9 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from portal import codes
 from portal.links import absolute_url
 from portal.roles import member_of
-from volunteers import services, tokens
+from volunteers import services
 from volunteers.models import CheckIn, CreditEvent, ServiceLedger, Shift, SignUp
 from volunteers.selectors import service_record
 
@@ -169,7 +170,7 @@ def shift_scan(request, pk):
             return redirect("volunteer_shift", pk=shift.pk)
     action = None
     try:
-        action = tokens.verify_token(shift.pk, token)
+        action = codes.verify_token(shift.pk, token)
     except ValidationError as error:
         if request.method == "GET":
             messages.error(request, " ".join(error.messages))
@@ -186,7 +187,7 @@ def shift_code(request, pk):
     if not services.can_organise(request.user, shift):
         raise PermissionDenied
     action = "out" if request.GET.get("mode") == "out" else "in"
-    code = tokens.current(shift.pk, action)
+    code = codes.current(shift.pk, action)
     url = absolute_url(reverse("volunteer_scan", args=[shift.pk]))
     qr = segno.make(f"{url}?t={code.token}", error="m")
     records = CheckIn.objects.filter(shift=shift)

@@ -23,10 +23,10 @@ from alliance.models import (
     Partner,
     PartnerContact,
 )
+from portal import codes
 from portal.models import InboxMessage, Role
 from portal.services import role_assign
 from tests.factories import NOW, make_user
-from volunteers import tokens
 
 
 @pytest.fixture
@@ -324,7 +324,7 @@ def test_rsvp_on_the_page(alliance, users, client):
 
 
 def code(meeting, now=None):
-    return tokens.current(meeting.pk, "in", now, purpose="meeting")
+    return codes.current(meeting.pk, "in", now, purpose="meeting")
 
 
 def test_sign_in_with_the_code_is_idempotent(alliance, users):
@@ -354,7 +354,7 @@ def test_sign_in_refuses_wrong_expired_and_foreign_codes(alliance, users):
         )
     assert "已过期" in str(error.value)
     # A shift's code with the same id is no meeting code.
-    shift_token = tokens.current(meeting.pk, "in").token
+    shift_token = codes.current(meeting.pk, "in").token
     with pytest.raises(ValidationError):
         meetings.sign_in(meeting=meeting, user=users.partner, token=shift_token)
     assert not Invitation.objects.filter(signed_in_at__isnull=False).exists()

@@ -18,8 +18,8 @@ import time_machine  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
+from portal import codes  # noqa: E402
 from tests.factories import make_duty  # noqa: E402
-from volunteers import tokens  # noqa: E402
 from volunteers.models import CheckIn, CreditEvent, Shift  # noqa: E402
 
 pytestmark = [
@@ -48,7 +48,7 @@ def test_member_signs_up_checks_in_and_out_and_downloads_the_certificate(
     # At the start, type the code the organiser's phone shows.
     with time_machine.travel(start, tick=True):
         page.reload()
-        page.get_by_label("6 位签到码").fill(tokens.current(shift.pk, "in").digits)
+        page.get_by_label("6 位签到码").fill(codes.current(shift.pk, "in").digits)
         page.get_by_role("button", name="签到", exact=True).click()
         expect(page.get_by_text("签到成功")).to_be_visible()
         shot(page, "volunteer-checked-in")
@@ -56,7 +56,7 @@ def test_member_signs_up_checks_in_and_out_and_downloads_the_certificate(
         with time_machine.travel(start + dt.timedelta(minutes=minutes), tick=True):
             page.reload()
     with time_machine.travel(start + dt.timedelta(minutes=61), tick=True):
-        page.get_by_label("6 位签到码").fill(tokens.current(shift.pk, "out").digits)
+        page.get_by_label("6 位签到码").fill(codes.current(shift.pk, "out").digits)
         page.get_by_role("button", name="签退").click()
         expect(page.get_by_text("签退成功")).to_be_visible()
     record = CheckIn.objects.get(shift=shift, user=users.member)

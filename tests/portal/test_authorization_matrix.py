@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from volunteers import tokens
+from portal import codes
 
 ROLES = [
     "anonymous",
@@ -220,7 +220,7 @@ def _urls(tree, members, volunteer_pk, users=None):
             "check in someone else": (
                 "post",
                 f"/volunteer/shifts/{group_a_shift.pk}/check/",
-                {"code": tokens.current(group_a_shift.pk, "in").digits, "user": volunteer_pk},
+                {"code": codes.current(group_a_shift.pk, "in").digits, "user": volunteer_pk},
                 SIGNED_IN,
                 None,
             ),

@@ -31,6 +31,7 @@ from alliance.meetings import TOKEN_PURPOSE
 from alliance.pdf import minutes_pdf
 from branches.meetings import MeetingKind
 from branches.schedule import schedule_meetings
+from portal import codes
 from portal.checks import check_public_base_url, refuse_unsafe_keys
 from portal.models import CalendarToken, InboxMessage
 from portal.publishing import ActivityPage, NoticeBoardPage, NoticePage
@@ -39,7 +40,6 @@ from tests.alliance.test_minutes import _published, al  # noqa: F401 - fixture
 from tests.factories import add_page, make_duty, make_shift, publish
 from tests.portal.test_key_checks import GOOD
 from tests.volunteers.test_certificates import YEAR, credit
-from volunteers import tokens
 from volunteers.models import Certificate
 from volunteers.pdf import certificate_pdf
 from volunteers.registration import registration_approve, registration_submit
@@ -128,12 +128,12 @@ def test_the_check_in_screens_show_the_qr_code_of_the_public_site(client, tree, 
     client.force_login(users.secretary)
     with frozen():
         page = client.get(reverse("volunteer_shift_code", args=[shift.pk])).content.decode()
-        token = tokens.current(shift.pk, "in").token
+        token = codes.current(shift.pk, "in").token
         scan = f"{BASE}/volunteer/shifts/{shift.pk}/scan/?t={token}"
         assert segno.make(scan, error="m").svg_inline(scale=6, border=2) in page
 
         page = client.get(f"/alliance/meetings/{al.meeting.pk}/code/").content.decode()
-        token = tokens.current(al.meeting.pk, "in", purpose=TOKEN_PURPOSE).token
+        token = codes.current(al.meeting.pk, "in", purpose=TOKEN_PURPOSE).token
         sign_in = f"{BASE}/alliance/meetings/{al.meeting.pk}/sign-in/?t={token}"
         assert segno.make(sign_in, error="m").svg_inline(scale=6, border=2) in page
 

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from portal import codes
 from tests.factories import make_duty, make_member, make_user
-from volunteers import tokens
 from volunteers.models import (
     CheckIn,
     CheckInCorrection,
@@ -55,7 +55,7 @@ def place_for(shift, user):
 
 
 def code(shift, action="in"):
-    return tokens.current(shift.pk, action).digits
+    return codes.current(shift.pk, action).digits
 
 
 def at(moment):
@@ -84,29 +84,29 @@ def assert_ledgers_match_events(user):
 
 def test_token_and_digits_are_tied_to_shift_action_and_time(tree):
     now = time.time()
-    token = tokens.current(7, "in", now).token
-    assert tokens.verify_token(7, token, now) == "in"
-    assert tokens.verify_token(7, token, now + 29) == "in"  # the next window still accepts it
+    token = codes.current(7, "in", now).token
+    assert codes.verify_token(7, token, now) == "in"
+    assert codes.verify_token(7, token, now + 29) == "in"  # the next window still accepts it
     with pytest.raises(ValidationError, match="已过期"):
-        tokens.verify_token(7, token, now + 61)
+        codes.verify_token(7, token, now + 61)
     with pytest.raises(ValidationError, match="其他班次"):
-        tokens.verify_token(8, token, now)
+        codes.verify_token(8, token, now)
     forged = token[:-1] + ("0" if token[-1] != "0" else "1")
     with pytest.raises(ValidationError, match="无效"):
-        tokens.verify_token(7, forged, now)
+        codes.verify_token(7, forged, now)
     with pytest.raises(ValidationError, match="无效"):
-        tokens.verify_token(7, "not-a-token", now)
+        codes.verify_token(7, "not-a-token", now)
     digits_in, digits_out = (
-        tokens.current(7, "in", now).digits,
-        tokens.current(7, "out", now).digits,
+        codes.current(7, "in", now).digits,
+        codes.current(7, "out", now).digits,
     )
     assert digits_in != digits_out and len(digits_in) == 6
-    assert tokens.verify_digits(7, digits_in, now) == "in"
-    assert tokens.verify_digits(7, digits_out, now) == "out"
+    assert codes.verify_digits(7, digits_in, now) == "in"
+    assert codes.verify_digits(7, digits_out, now) == "out"
     with pytest.raises(ValidationError, match="错误或已过期"):
-        tokens.verify_digits(7, digits_in, now + 90)
+        codes.verify_digits(7, digits_in, now + 90)
     with pytest.raises(ValidationError, match="6 位"):
-        tokens.verify_digits(7, "12ab", now)
+        codes.verify_digits(7, "12ab", now)
 
 
 # --- Checking in and out ----------------------------------------------------------
@@ -173,7 +173,7 @@ def test_refusals_record_nothing(tree):
         shift_check(shift=later, user=user, digits=code(later))
     # A token of another shift.
     with pytest.raises(ValidationError, match="其他班次"):
-        shift_check(shift=shift, user=user, token=tokens.current(other.pk, "in").token)
+        shift_check(shift=shift, user=user, token=codes.current(other.pk, "in").token)
     # Location: missing, then 1.1 km away.
     with pytest.raises(ValidationError, match="允许浏览器使用您的位置"):
         shift_check(shift=shift, user=user, digits=code(shift))
@@ -408,7 +408,7 @@ def test_organiser_shows_the_code_and_a_scan_checks_in(client, tree, users):
         ).content.decode()
     )
     client.force_login(users.member)
-    token = tokens.current(shift.pk, "in").token
+    token = codes.current(shift.pk, "in").token
     scan = reverse("volunteer_scan", args=[shift.pk])
     assert "确认签到" in client.get(scan, {"t": token}).content.decode()
     response = client.post(scan, {"t": token}, follow=True)

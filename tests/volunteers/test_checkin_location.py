@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from portal import codes
 from tests.factories import make_duty
-from volunteers import tokens
 from volunteers.models import CheckIn, Shift, SignUp
 
 
@@ -50,7 +50,7 @@ def test_impossible_positions_are_refused_and_record_nothing(
     response = client.post(
         reverse("volunteer_check", args=[on_the_spot.pk]),
         {
-            "code": tokens.current(on_the_spot.pk, "in").digits,
+            "code": codes.current(on_the_spot.pk, "in").digits,
             "latitude": latitude,
             "longitude": longitude,
         },
@@ -67,7 +67,7 @@ def test_a_real_position_on_the_spot_still_checks_in(client, on_the_spot, users)
     response = client.post(
         reverse("volunteer_check", args=[on_the_spot.pk]),
         {
-            "code": tokens.current(on_the_spot.pk, "in").digits,
+            "code": codes.current(on_the_spot.pk, "in").digits,
             "latitude": "31.2312",
             "longitude": "121.4737",
         },

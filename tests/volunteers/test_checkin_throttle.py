@@ -1,5 +1,5 @@
 """Six-digit check-in codes cannot be brute-forced: wrong codes are throttled
-per person and per shift or meeting (portal.throttle through tokens.verify),
+per person and per shift or meeting (portal.throttle through codes.verify),
 a locked person is refused even the right code, a paused shift or meeting
 still takes the scanned QR code, and the organiser is told once."""
 
@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from alliance import meetings
 from alliance.models import Alliance, Invitation, JointMeeting
+from portal import codes
 from portal.models import Notification
 from tests.factories import make_duty, make_user
-from volunteers import tokens
 from volunteers.models import CheckIn, Shift, SignUp
 from volunteers.services import shift_check
 
@@ -30,18 +30,18 @@ def running_shift(tree, **kwargs):
     )
 
 
-def wrong_code(target_id, purpose=tokens.SHIFT):
+def wrong_code(target_id, purpose=codes.SHIFT):
     """Six digits that are none of the codes accepted now."""
     accepted = {
-        tokens.current(target_id, action, now, purpose=purpose).digits
-        for action in tokens.ACTIONS
-        for now in (timezone.now().timestamp(), timezone.now().timestamp() - tokens.PERIOD)
+        codes.current(target_id, action, now, purpose=purpose).digits
+        for action in codes.ACTIONS
+        for now in (timezone.now().timestamp(), timezone.now().timestamp() - codes.PERIOD)
     }
     return next(f"{n:06d}" for n in range(123456, 999999) if f"{n:06d}" not in accepted)
 
 
-def right_code(target_id, purpose=tokens.SHIFT):
-    return tokens.current(target_id, "in", purpose=purpose).digits
+def right_code(target_id, purpose=codes.SHIFT):
+    return codes.current(target_id, "in", purpose=purpose).digits
 
 
 def later(minutes):
@@ -61,7 +61,7 @@ def test_five_wrong_codes_lock_the_person_out_even_for_the_right_code(client, tr
     # The right code is refused during the cool-down, and nothing is recorded.
     page = client.post(url, {"code": right_code(shift.pk)}, follow=True).content.decode()
     assert "签到码错误次数过多" in page and "签到成功" not in page
-    token = tokens.current(shift.pk, "in").token
+    token = codes.current(shift.pk, "in").token
     page = client.post(reverse("volunteer_scan", args=[shift.pk]), {"t": token}, follow=True)
     assert "签到码错误次数过多" in page.content.decode()
     assert not CheckIn.objects.exists()
@@ -90,13 +90,13 @@ def test_many_guessers_pause_the_typed_code_and_the_organiser_is_told_once(tree,
     guessers = [make_user(f"guesser{i}") for i in range(7)]
     failures = 0
     for user in guessers:
-        for _ in range(tokens.PERSON_LIMIT.failures):
-            if failures == tokens.TARGET_LIMIT.failures:
+        for _ in range(codes.PERSON_LIMIT.failures):
+            if failures == codes.TARGET_LIMIT.failures:
                 break
             with pytest.raises(ValidationError):
                 shift_check(shift=shift, user=user, digits=wrong_code(shift.pk))
             failures += 1
-    assert failures == tokens.TARGET_LIMIT.failures
+    assert failures == codes.TARGET_LIMIT.failures
     alerts = Notification.objects.filter(subject__contains="签到码错误")
     assert [n.user for n in alerts] == [users.secretary]
     assert shift.duty.title in alerts.get().subject
@@ -106,7 +106,7 @@ def test_many_guessers_pause_the_typed_code_and_the_organiser_is_told_once(tree,
         shift_check(shift=shift, user=users.member, digits=right_code(shift.pk))
     assert not CheckIn.objects.exists()
     # ... the scanned code still works, and the organiser is not told again.
-    shift_check(shift=shift, user=users.member, token=tokens.current(shift.pk, "in").token)
+    shift_check(shift=shift, user=users.member, token=codes.current(shift.pk, "in").token)
     assert CheckIn.objects.filter(user=users.member).exists()
     for _ in range(3):
         with pytest.raises(ValidationError):
@@ -132,7 +132,7 @@ def meeting(tree, users):
 
 
 def test_meeting_sign_in_locks_the_person_out_even_for_the_right_code(meeting, users):
-    for _ in range(tokens.PERSON_LIMIT.failures - 1):
+    for _ in range(codes.PERSON_LIMIT.failures - 1):
         with pytest.raises(ValidationError, match="签到码错误或已过期"):
             meetings.sign_in(
                 meeting=meeting, user=users.partner, digits=wrong_code(meeting.pk, "meeting")
@@ -159,8 +159,8 @@ def test_many_wrong_meeting_codes_tell_the_convener_once(meeting, users):
         Invitation.objects.create(meeting=meeting, user=user)
     failures = 0
     for user in invitees:
-        for _ in range(tokens.PERSON_LIMIT.failures):
-            if failures == tokens.TARGET_LIMIT.failures + 2:
+        for _ in range(codes.PERSON_LIMIT.failures):
+            if failures == codes.TARGET_LIMIT.failures + 2:
                 break
             with pytest.raises(ValidationError):
                 meetings.sign_in(
@@ -178,6 +178,6 @@ def test_many_wrong_meeting_codes_tell_the_convener_once(meeting, users):
     invitation, _ = meetings.sign_in(
         meeting=meeting,
         user=users.partner,
-        token=tokens.current(meeting.pk, "in", purpose="meeting").token,
+        token=codes.current(meeting.pk, "in", purpose="meeting").token,
     )
     assert invitation.signed_in_at is not None
