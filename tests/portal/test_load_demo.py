@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import Page, Site
 
+from branches import demo
 from branches.models import (
     BuildingGroupPage,
     CentralHousehold,
@@ -28,7 +29,6 @@ from branches.models import (
     Member,
     Resident,
 )
-from portal import demo
 from portal.crypto import keyed_hash
 from portal.models import Role, RoleAssignment, UserPhone
 from portal.validators import validate_id_number, validate_mobile

@@ -97,9 +97,9 @@ def world(tree, users, members):
         Partner,
         Resource,
     )
+    from branches import demo
     from branches.meetings import Meeting
     from branches.models import CentralHousehold, HouseholdVisit, Resident
-    from portal import demo
     from portal.audit import audit_record
     from portal.models import AuditEntry, CalendarToken
     from portal.publishing import NoticeBoardPage, NoticePage
@@ -109,10 +109,8 @@ def world(tree, users, members):
 
     now = timezone.now()
     demo.demo_publishing(district=tree.district, branch=tree.branch_a, now=now)
-    demo.demo_duties(branch=tree.branch_a, now=now)
-    demo.demo_service_history(branch=tree.branch_a, now=now)
-    demo.demo_requests(branch=tree.branch_a, now=now)
-    demo.demo_alliance(branch=tree.branch_a, now=now)
+    for step in demo.demo_steps():  # what volunteering and the alliance add
+        step(branch=tree.branch_a, now=now)
 
     household = make_household(building=tree.building_a)
     Resident.objects.create(household=household, name="李娜", gender="F")

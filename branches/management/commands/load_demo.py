@@ -1,5 +1,5 @@
 """``python manage.py load_demo [--scale small|seed] [--seed N]``: demo data and
-demo accounts (one per role). See portal/demo.py."""
+demo accounts (one per role). See branches/demo.py."""
 
 from io import StringIO
 
@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
-from portal import demo
+from branches import demo
 from search.backends import get_backend
 
 

@@ -28,6 +28,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import autodiscover_modules
 from modelcluster.models import get_all_child_relations, get_serializable_data_for_fields
 from wagtail.models import Locale, Page, Revision, Site
 
@@ -825,11 +826,9 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
     )
     timer.phase("demo accounts")
     demo_publishing(district=district, branch=first_branch, now=now)
-    demo_duties(branch=first_branch, now=now)
-    demo_service_history(branch=first_branch, now=now)
-    demo_requests(branch=first_branch, now=now)
-    demo_alliance(branch=first_branch, now=now)
-    timer.phase("notices, news, activities and branch meetings")
+    for step in demo_steps():
+        step(branch=first_branch, now=now)
+    timer.phase("notices, news, activities, meetings and what the apps add")
     result.counts = {
         "pages": len(writer.pages) + 1,
         "grids": len(plan),
@@ -846,6 +845,25 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
     }
     result.timings.append(("total", timer.total))
     return result
+
+
+# --- What the other apps add --------------------------------------------------------------
+# Each app's demo.py registers ``step(*, branch, now)`` functions with ``demo_step``;
+# they run after the tree, the demo accounts and the branch's publications and
+# meetings, in INSTALLED_APPS order, with the first branch.
+
+DEMO_STEPS: list = []
+
+
+def demo_step(step):
+    if step not in DEMO_STEPS:
+        DEMO_STEPS.append(step)
+    return step
+
+
+def demo_steps() -> list:
+    autodiscover_modules("demo")
+    return list(DEMO_STEPS)
 
 
 # --- Notices, news, activities and meetings ----------------------------------------------
@@ -979,255 +997,6 @@ def demo_publishing(*, district, branch, now) -> None:
             if i % 4 != 3:  # a few without minutes, so the overdue list has something
                 meeting.minutes = "会议传达学习了上级文件精神，研究部署了网格服务工作。"
                 meeting.save(update_fields=["minutes"])
-
-
-def demo_duties(*, branch, now) -> None:
-    """A few duties of the first branch with shifts over the next two weeks."""
-    from volunteers.models import Duty, Shift, Skill
-
-    first_aid = Skill.objects.get_or_create(name="急救培训")[0]
-    Skill.objects.get_or_create(name="电工")
-    day = timezone.localtime(now).replace(hour=8, minute=30, second=0, microsecond=0)
-    plans = [
-        ("楼道清理志愿服务", Duty.Kind.ACTIVITY, "3号楼前", Duty.Eligibility.VOLUNTEERS, None, 8),
-        (
-            "党员示范岗·便民服务站值守",
-            Duty.Kind.POST,
-            "社区党群服务中心",
-            Duty.Eligibility.BRANCH,
-            None,
-            2,
-        ),
-        (
-            "重阳节义诊志愿者",
-            Duty.Kind.ACTIVITY,
-            "社区卫生服务站",
-            Duty.Eligibility.SKILL,
-            first_aid,
-            4,
-        ),
-    ]
-    for i, (title, kind, place, eligibility, skill, capacity) in enumerate(plans):
-        duty = Duty.objects.create(
-            branch=branch, kind=kind, title=title, place=place, eligibility=eligibility,
-            required_skill=skill, description="请提前10分钟到场签到。",
-        )  # fmt: skip
-        for week in range(2):
-            start = day + timedelta(days=2 + i + 7 * week)
-            Shift.objects.create(
-                duty=duty, starts_at=start, ends_at=start + timedelta(hours=3), capacity=capacity,
-                minimum=1, cancel_deadline=start - timedelta(hours=12),
-            )  # fmt: skip
-    _link_volunteering_pages(branch)
-
-
-def _link_volunteering_pages(branch) -> None:
-    """The branch's volunteering notice and activity link to their shifts' sign-up."""
-    from django.urls import reverse
-
-    from portal.links import absolute_url
-    from portal.publishing import ActivityPage, NoticePage
-    from volunteers.models import Shift
-
-    def first_shift(title):
-        shift = Shift.objects.filter(duty__branch=branch, duty__title=title).order_by("starts_at")
-        return reverse("volunteer_shift", args=[shift.first().pk])
-
-    notice = NoticePage.objects.descendant_of(branch).filter(title__contains="楼道清理").first()
-    if notice is not None:
-        link = first_shift("楼道清理志愿服务")
-        # A path, not an address: the link stays right whatever host serves the site.
-        notice.body.append(("text", f'<p><a href="{link}">报名参加楼道清理</a></p>'))
-        notice.save_revision().publish()
-    activity = ActivityPage.objects.descendant_of(branch).filter(title__contains="重阳节").first()
-    if activity is not None:
-        activity.signup_url = absolute_url(first_shift("重阳节义诊志愿者"))
-        activity.save_revision().publish()
-
-
-def demo_service_history(*, branch, now) -> None:
-    """Six past Saturdays of a clean-up activity, served by the demo member and
-    the branch's members with accounts: verified check-ins posted to the ledgers,
-    so "我的志愿服务", the rankings and the reports have figures."""
-    from volunteers.models import CheckIn, Duty, Shift, SignUp
-    from volunteers.services import credit_post
-
-    duty = Duty.objects.create(
-        branch=branch, kind=Duty.Kind.ACTIVITY, title="周末环境整治志愿服务", place="小区中心花园",
-        eligibility=Duty.Eligibility.VOLUNTEERS, description="清理绿化带垃圾，劝导文明养犬。",
-    )  # fmt: skip
-    people = list(
-        get_user_model()
-        .objects.filter(member__branch=branch)
-        .order_by("id")
-        .values_list("pk", flat=True)
-    )
-    day = timezone.localtime(now).replace(hour=9, minute=0, second=0, microsecond=0)
-    for week in range(1, 7):
-        start = day - timedelta(days=7 * week)
-        shift = Shift.objects.create(
-            duty=duty, starts_at=start, ends_at=start + timedelta(hours=2), capacity=10, minimum=3
-        )
-        for i, user_id in enumerate(people):
-            if (week + i) % 3 == 0:
-                continue  # not everyone comes every week
-            SignUp.objects.create(shift=shift, user_id=user_id, status=SignUp.Status.CONFIRMED)
-            record = CheckIn.objects.create(
-                shift=shift, user_id=user_id, checked_in_at=start + timedelta(minutes=i % 15),
-                checked_out_at=start + timedelta(minutes=100 + 5 * i), in_method="qr",
-                out_method="qr", verified_at=start + timedelta(hours=2),
-            )  # fmt: skip
-            credit_post(check_in=record)
-
-
-# The demo's requests give a day to answer an offer (the longest a request
-# allows), so the offer waiting for the demo member is still open when someone
-# looks at the site hours after loading the demo (make run).
-DEMO_OFFER_MINUTES = 24 * 60
-
-
-def demo_requests(*, branch, now) -> None:
-    """Residents' requests in the first branch's grid, recorded by the demo grid
-    worker: one waiting, one offered to the demo member, one done and reviewed."""
-    from volunteers.dispatch import (
-        offer_accept,
-        offers_send,
-        request_create,
-        request_review,
-        task_complete,
-        task_start,
-    )
-    from volunteers.models import ServiceRequest
-
-    User = get_user_model()
-    worker, member = User.objects.get(username="gridworker"), User.objects.get(username="member")
-    grid = branch.get_parent().specific
-    day = timezone.localtime(now).replace(hour=9, minute=0, second=0, microsecond=0)
-    plans = [
-        ("帮3号楼独居老人取药", ServiceRequest.Category.ELDERLY, 1, "3号楼2单元501"),
-        ("楼道堆物清理", ServiceRequest.Category.ENVIRONMENT, 3, "5号楼1单元"),
-        # Done two days ago, in its time window.
-        ("微心愿：给孩子买一套课外书", ServiceRequest.Category.OTHER, -2, "7号楼3单元302"),
-    ]
-    made = []
-    for i, (title, category, days, address) in enumerate(plans):
-        made.append(
-            request_create(
-                by=worker,
-                grid=grid,
-                title=title,
-                category=category,
-                window_start=day + timedelta(days=days),
-                address=address,
-                window_end=day + timedelta(days=days, hours=2),
-                requester_name="居民",
-                offer_minutes=DEMO_OFFER_MINUTES,
-                source=ServiceRequest.Source.MICRO_WISH
-                if i == 2
-                else ServiceRequest.Source.GRID_WORKER,
-            )  # fmt: skip
-        )
-    offers_send(request=made[1], users=[member], by=worker)
-    (offer,) = offers_send(request=made[2], users=[member], by=worker)
-    offer_accept(offer=offer, user=member)
-    task_start(offer=offer, user=member, now=made[2].window_start + timedelta(minutes=5))
-    task_complete(
-        offer=offer, user=member, note="书已送到", now=made[2].window_start + timedelta(minutes=95)
-    )
-    request_review(request=made[2], by=worker, satisfied=True, comment="孩子很高兴")
-
-
-def demo_alliance(*, branch, now) -> None:
-    """The first branch's co-building alliance: a school (the demo partner
-    account is its contact) and a hospital, an agreement, a resource and a need;
-    last month's joint meeting with published minutes and an action item the
-    school has reported progress on; next month's meeting, which carries it."""
-    from alliance.meetings import meeting_convene
-    from alliance.minutes import (
-        action_progress,
-        minutes_approve,
-        minutes_circulate,
-        minutes_publish,
-        minutes_save,
-        minutes_start,
-    )
-    from alliance.models import (
-        AgendaItem,
-        Agreement,
-        Alliance,
-        Invitation,
-        JointMeeting,
-        Need,
-        Partner,
-        PartnerContact,
-        Resource,
-    )
-
-    User = get_user_model()
-    secretary, partner_user = (
-        User.objects.get(username="secretary"),
-        User.objects.get(username="partner"),
-    )
-    school = Partner.objects.create(
-        name="阳光实验小学", kind=Partner.Kind.SCHOOL, intro="与社区共建“四点半课堂”。"
-    )
-    school.branches.add(branch)
-    PartnerContact.objects.create(partner=school, user=partner_user, name="共建单位联络人")
-    hospital = Partner.objects.create(name="区人民医院", kind=Partner.Kind.OTHER)
-    hospital.branches.add(branch)
-    today = timezone.localdate(now)
-    Agreement.objects.create(
-        partner=school, title="党建共建协议（2026—2027）", starts_on=today.replace(month=1, day=1),
-        ends_on=today.replace(year=today.year + 1, month=12, day=31),
-        commitments="开放操场、组织教师志愿者参与社区课后服务。",
-    )  # fmt: skip
-    Resource.objects.create(
-        partner=school, title="学校操场周末开放", kind="venue", quantity=1, unit="处"
-    )
-    Need.objects.create(
-        title="社区老年活动场地不足", kind="venue", branch=branch, raised_by=secretary,
-        description="老年人周末健身缺少场地。",
-    )  # fmt: skip
-    alliance = Alliance.objects.create(name=f"{branch.title}党建共建联盟", unit=branch.get_parent())
-    alliance.branches.add(branch)
-    alliance.partners.add(school, hospital)
-    start = (timezone.localtime(now) - timedelta(days=20)).replace(hour=14, minute=30, second=0)
-    held = JointMeeting.objects.create(
-        alliance=alliance, title="第三季度党建联席会议", starts_at=start,
-        ends_at=start + timedelta(hours=2), place="社区党群服务中心会议室", convener=secretary,
-        proposals_until=start - timedelta(days=3), status=JointMeeting.Status.HELD,
-    )  # fmt: skip
-    Invitation.objects.create(
-        meeting=held, user=partner_user, partner=school, response="attend", signed_in_at=start
-    )
-    item = AgendaItem.objects.create(meeting=held, title="校园周边交通安全", position=1)
-    minutes = minutes_start(meeting=held, by=secretary)
-    minutes_save(
-        minutes=minutes, by=secretary, summary="会议由支部书记主持，共建单位参加。",
-        entries={item.pk: {"discussion": "上下学时段校门口拥堵。", "resolutions": "设立护学岗"}},
-        actions=[{
-            "agenda_item": item.pk, "title": "排定护学岗教师志愿者", "owner_partner": school.pk,
-            "due_on": today + timedelta(days=14), "expected_result": "排班表覆盖每个上学日",
-        }],
-    )  # fmt: skip
-    minutes_circulate(minutes=minutes, by=secretary)
-    minutes_approve(minutes=minutes, by=secretary)
-    minutes_publish(minutes=minutes, by=secretary)
-    action_progress(
-        action=held.actions.get(), by=partner_user, note="排班表初稿已完成，正征求家长意见。"
-    )
-    upcoming = (timezone.localtime(now) + timedelta(days=25)).replace(
-        hour=14, minute=30, second=0, microsecond=0
-    )
-    meeting_convene(
-        alliance=alliance, by=secretary, title="第四季度党建联席会议", starts_at=upcoming,
-        ends_at=upcoming + timedelta(hours=2), place="社区党群服务中心会议室",
-        proposals_until=upcoming - timedelta(days=3), quorum=2, partners=[school, hospital],
-        members=[User.objects.get(username="member")],
-    )  # fmt: skip
-
-
-# --- Demo accounts ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
