@@ -1,14 +1,12 @@
 """The co-building alliance's models: partners and agreements, the three
 lists, and joint meetings with their minutes and action items."""
 
+from alliance.models.alliances import Alliance
 from alliance.models.lists import Kind, Milestone, Need, Project, Resource
-from alliance.models.meetings import (
+from alliance.models.meetings import AgendaItem, Invitation, JointMeeting
+from alliance.models.minutes import (
     ActionItem,
     ActionProgress,
-    AgendaItem,
-    Alliance,
-    Invitation,
-    JointMeeting,
     Minutes,
     MinutesComment,
     MinutesEntry,

@@ -1,6 +1,6 @@
-"""Community registration (双报到), check-ins and the service ledgers: hours,
-points and the registration record, kept in step by one credit event per
-completed, verified check-in; and the certificates issued from them."""
+"""The service ledgers: hours and points, kept in step by one credit event per
+completed, verified check-in (the point rules say how many), and the
+certificates issued from them."""
 
 import secrets
 
@@ -11,59 +11,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal.crypto import EncryptedTextField
-from volunteers.models.duties import Duty, Shift, SignUp
-
-
-class CommunityRegistration(models.Model):
-    """双报到: an employed member registers with the community (branch) where
-    they live; its secretary approves it or returns it with a reason."""
-
-    class Status(models.TextChoices):
-        SUBMITTED = "submitted", _("Awaiting approval")
-        APPROVED = "approved", _("Approved")
-        RETURNED = "returned", _("Returned")
-        WITHDRAWN = "withdrawn", _("Withdrawn")
-
-    OPEN = (Status.SUBMITTED, Status.APPROVED)
-
-    member = models.ForeignKey(
-        "branches.Member", verbose_name=_("party member"), on_delete=models.CASCADE,
-        related_name="community_registrations",
-    )  # fmt: skip
-    branch = models.ForeignKey(
-        "branches.GridBranchPage", verbose_name=_("community branch"), on_delete=models.PROTECT,
-        related_name="community_registrations",
-    )  # fmt: skip
-    employer = models.CharField(_("employer unit"), max_length=100, blank=True)
-    address = EncryptedTextField(_("home address"), blank=True)
-    skills = models.CharField(_("what I can offer"), max_length=200, blank=True)
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.SUBMITTED
-    )
-    reason = models.TextField(_("reason for returning"), blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
-    )  # fmt: skip
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    created_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("community registration")
-        verbose_name_plural = _("community registrations (双报到)")
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            # One open registration per member: a new one needs the old one withdrawn.
-            models.UniqueConstraint(
-                fields=["member"],
-                condition=Q(status__in=["submitted", "approved"]),
-                name="one_open_registration",
-            )
-        ]
-
-    def __str__(self):
-        return f"{self.member} → {self.branch}"
+from volunteers.models.checkins import CheckIn
+from volunteers.models.duties import Duty
+from volunteers.models.registration import CommunityRegistration
 
 
 class PointRule(models.Model):
@@ -85,70 +35,6 @@ class PointRule(models.Model):
 
     def __str__(self):
         return str(self.get_kind_display())
-
-
-class CheckIn(models.Model):
-    """One person's presence at one shift: one row however often they scan
-    (the unique constraint makes replays and double taps harmless)."""
-
-    class Method(models.TextChoices):
-        QR = "qr", _("QR code")
-        CODE = "code", _("6-digit code")
-        ORGANISER = "organiser", _("Recorded by the organiser")
-        AUTO = "auto", _("Automatically at shift end")
-
-    shift = models.ForeignKey(Shift, on_delete=models.CASCADE, related_name="check_ins")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="check_ins"
-    )
-    signup = models.ForeignKey(
-        SignUp, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    walk_in = models.BooleanField(_("walk-in"), default=False)
-    checked_in_at = models.DateTimeField(_("checked in at"))
-    checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
-    in_method = models.CharField(_("check-in by"), max_length=10, choices=Method.choices)
-    out_method = models.CharField(
-        _("check-out by"), max_length=10, choices=Method.choices, blank=True
-    )
-    needs_review = models.BooleanField(_("time to review"), default=False)
-    verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("verified by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
-    )  # fmt: skip
-    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
-    # Raised by every correction; a credit event is posted once per revision.
-    revision = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        verbose_name = _("check-in")
-        verbose_name_plural = _("check-ins")
-        ordering = ["checked_in_at", "id"]
-        constraints = [models.UniqueConstraint(fields=["shift", "user"], name="one_check_in")]
-
-    def __str__(self):
-        return f"{self.user} · {self.shift_id}"
-
-
-class CheckInCorrection(models.Model):
-    """An organiser's change to recorded times, kept with its author and reason."""
-
-    check_in = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="corrections")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    old_in = models.DateTimeField()
-    old_out = models.DateTimeField(null=True)
-    new_in = models.DateTimeField()
-    new_out = models.DateTimeField()
-    reason = models.CharField(_("reason"), max_length=200)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self):
-        return f"{self.check_in} · {self.reason}"
 
 
 class CreditEvent(models.Model):
@@ -231,30 +117,6 @@ class ServiceLedger(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.year}"
-
-    @property
-    def hours(self):
-        return round(self.minutes / 60, 1)
-
-
-class RegistrationRecord(models.Model):
-    """The community-registration record (在职党员报到服务记录) for a year:
-    services done and time given in the registered community."""
-
-    registration = models.ForeignKey(
-        CommunityRegistration, on_delete=models.CASCADE, related_name="records"
-    )
-    year = models.PositiveIntegerField()
-    services = models.IntegerField(default=0)
-    minutes = models.IntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["registration", "year"], name="one_record_a_year")
-        ]
-
-    def __str__(self):
-        return f"{self.registration} {self.year}"
 
     @property
     def hours(self):
