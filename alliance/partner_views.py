@@ -12,7 +12,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404
@@ -26,6 +25,7 @@ from django.views.decorators.http import require_POST
 from alliance import partners as services
 from alliance.access import partner_of
 from alliance.models import Agreement, Kind, Milestone, Need, Partner, Project, Resource
+from portal.listing import filtered_page
 from portal.masking import mask_phone
 from portal.names import person_name
 from portal.roles import visible_to
@@ -33,7 +33,6 @@ from portal.uploads import private_file_response
 from volunteers.models import ServiceRequest
 from volunteers.request_views import recordable_grids
 
-PER_PAGE = 20
 # The most branches the need form lists (a district has hundreds).
 MAX_BRANCHES = 300
 # Rows shown on one page of a unit or project (each has a handful).
@@ -191,15 +190,6 @@ def _errors_onto(form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
-def _page(request, qs):
-    return Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
-
-
-def _choice(request, name, choices) -> str:
-    value = request.GET.get(name, "")
-    return value if value in dict(choices) else ""
-
-
 def _action(back: str):
     """A POST by a signed-in user: a refusal (ValidationError) becomes a message
     and the user goes back to ``back`` (a URL name, taking the view's ``pk``
@@ -234,21 +224,15 @@ def _own_partner(request) -> Partner:
 @login_required
 def partner_list(request):
     """The partner units the user co-builds with (all of them for the district)."""
-    kind = _choice(request, "kind", Partner.Kind.choices)
-    qs = services.partners_visible_to(request.user)
-    if kind:
-        qs = qs.filter(kind=kind)
-    qs = qs.annotate(
+    qs = services.partners_visible_to(request.user).annotate(
         offered=Count("resources", filter=Q(resources__status=Resource.Status.AVAILABLE))
-    ).order_by("name", "pk")
+    )
+    filters = [("kind", _("Type"), Partner.Kind.choices)]
     return render(
         request,
         "alliance/partner_list.html",
         {
-            "items": _page(request, qs),
-            "kind": kind,
-            "kinds": Partner.Kind.choices,
-            "filtered": bool(kind),
+            **filtered_page(request, qs, filters, order_by=("name", "pk")),
             "own": partner_of(request.user),
             "tab": "partners",
         },
@@ -411,23 +395,13 @@ def resource_withdraw(request, pk):
 @login_required
 def need_list(request):
     """The needs the user may see, newest first, by state and type."""
-    status = _choice(request, "status", Need.Status.choices)
-    kind = _choice(request, "kind", Kind.choices)
     qs = services.needs_visible_to(request.user).select_related("branch", "grid")
-    if status:
-        qs = qs.filter(status=status)
-    if kind:
-        qs = qs.filter(kind=kind)
+    filters = [("status", _("State"), Need.Status.choices), ("kind", _("Type"), Kind.choices)]
     return render(
         request,
         "alliance/lists_needs.html",
         {
-            "items": _page(request, qs.order_by("-created_at", "-id")),
-            "status": status,
-            "kind": kind,
-            "statuses": Need.Status.choices,
-            "kinds": Kind.choices,
-            "filtered": bool(status or kind),
+            **filtered_page(request, qs, filters),
             "may_raise": services.raisable_branches(request.user).exists(),
             "own": partner_of(request.user),
             "tab": "needs",
@@ -555,23 +529,13 @@ def need_match(request, pk):
 @login_required
 def resource_list(request):
     """What the partner units offer, newest first, by type and state."""
-    status = _choice(request, "status", Resource.Status.choices)
-    kind = _choice(request, "kind", Kind.choices)
     qs = services.resources_listed_for(request.user).select_related("partner")
-    if status:
-        qs = qs.filter(status=status)
-    if kind:
-        qs = qs.filter(kind=kind)
+    filters = [("status", _("State"), Resource.Status.choices), ("kind", _("Type"), Kind.choices)]
     return render(
         request,
         "alliance/lists_resources.html",
         {
-            "items": _page(request, qs.order_by("-created_at", "-id")),
-            "status": status,
-            "kind": kind,
-            "statuses": Resource.Status.choices,
-            "kinds": Kind.choices,
-            "filtered": bool(status or kind),
+            **filtered_page(request, qs, filters),
             "own": partner_of(request.user),
             "tab": "resources",
         },
@@ -580,10 +544,7 @@ def resource_list(request):
 
 @login_required
 def project_list(request):
-    status = _choice(request, "status", Project.Status.choices)
     qs = services.projects_visible_to(request.user).select_related("need__branch", "owner__member")
-    if status:
-        qs = qs.filter(status=status)
     qs = qs.annotate(
         milestone_count=Count("milestones", distinct=True),
         milestones_done=Count(
@@ -594,10 +555,7 @@ def project_list(request):
         request,
         "alliance/lists_projects.html",
         {
-            "items": _page(request, qs.order_by("-created_at", "-id")),
-            "status": status,
-            "statuses": Project.Status.choices,
-            "filtered": bool(status),
+            **filtered_page(request, qs, [("status", _("State"), Project.Status.choices)]),
             "own": partner_of(request.user),
             "tab": "projects",
         },

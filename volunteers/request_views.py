@@ -27,6 +27,7 @@ from branches.models import GridPage
 from portal import uploads
 from portal.audit import audit_record, audit_records
 from portal.forms import ModelMultipleChoiceField
+from portal.listing import filtered_page
 from portal.masking import mask_address, mask_name, mask_phone
 from portal.models import AuditEntry, Role
 from portal.names import person_name
@@ -311,29 +312,14 @@ def _initial_window():
 def request_list(request):
     """The requests the user may see, newest first, filtered by status and category."""
     qs = visible_to(request.user, ServiceRequest.objects.all()).select_related("grid")
-    status = request.GET.get("status", "")
-    category = request.GET.get("category", "")
-    if status in Status.values:
-        qs = qs.filter(status=status)
-    else:
-        status = ""
-    if category in ServiceRequest.Category.values:
-        qs = qs.filter(category=category)
-    else:
-        category = ""
-    page = Paginator(qs.order_by("-created_at", "-id"), PER_PAGE).get_page(request.GET.get("page"))
+    filters = [
+        ("status", _("State"), Status.choices),
+        ("category", _("Category"), ServiceRequest.Category.choices),
+    ]
     return render(
         request,
         "volunteers/request_list.html",
-        {
-            "items": page,
-            "status": status,
-            "category": category,
-            "statuses": Status.choices,
-            "categories": ServiceRequest.Category.choices,
-            "may_record": may_record(request.user),
-            "filtered": bool(status or category),
-        },
+        {**filtered_page(request, qs, filters), "may_record": may_record(request.user)},
     )
 
 
