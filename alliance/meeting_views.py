@@ -7,7 +7,6 @@ Views stay thin: every write is a service in ``alliance.meetings``; its
 refusals come back as a message (ValidationError) or a 403 (PermissionDenied).
 A meeting the viewer may not see is a 404, whoever they are."""
 
-import segno
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -28,7 +27,6 @@ from alliance.meetings import person_name
 from alliance.models import AgendaItem, Invitation, JointMeeting
 from portal import codes, uploads
 from portal.forms import ModelMultipleChoiceField
-from portal.links import absolute_url
 from portal.uploads import UploadField, private_file_response
 
 PER_PAGE = 20
@@ -523,16 +521,13 @@ def meeting_code(request, pk):
     meeting = _visible_meeting(request, pk)
     if not can_run(request.user, meeting):
         raise PermissionDenied
-    code = codes.current(meeting.pk, "in", purpose=meetings.TOKEN_PURPOSE)
-    url = absolute_url(reverse("meeting_sign_in", args=[meeting.pk]))
-    qr = segno.make(f"{url}?t={code.token}", error="m")
+    scan = reverse("meeting_sign_in", args=[meeting.pk])
     return render(
         request,
         "alliance/meeting_code.html",
         {
             "meeting": meeting,
-            "code": code,
-            "qr": qr.svg_inline(scale=6, border=2),
+            **codes.screen(meeting.pk, "in", scan, purpose=meetings.TOKEN_PURPOSE),
             "attendance": meetings.attendance(meeting),
             "sign_in_open": meetings.sign_in_open(meeting),
             "sign_in_opens": meetings.sign_in_window(meeting)[0],

@@ -22,12 +22,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import segno
 from django.core.exceptions import ValidationError
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from portal import throttle
 from portal.i18n import in_language_of
+from portal.links import absolute_url
 from portal.notify import notify_on_commit
 
 PERIOD = 30  # seconds a code is shown
@@ -208,3 +210,12 @@ def alert_organisers(users: Iterable, *, what: str, url: str = "") -> None:
                 % {"what": what, "minutes": minutes},
                 url=url,
             )
+
+
+def screen(target_id: int, action: str, scan_path: str, *, purpose: str = SHIFT) -> dict:
+    """What an organiser's code screen shows: the current code (``code``: its
+    digits and token) and the QR code (``qr``, inline SVG) of ``scan_path`` on the
+    public address, carrying the token."""
+    code = current(target_id, action, purpose=purpose)
+    qr = segno.make(f"{absolute_url(scan_path)}?t={code.token}", error="m")
+    return {"code": code, "qr": qr.svg_inline(scale=6, border=2)}

@@ -1,7 +1,6 @@
 """Signing up from a phone: the list of open shifts, one shift with a single
 "sign up" button, and cancelling."""
 
-import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,7 +13,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal import codes
-from portal.links import absolute_url
 from portal.roles import member_of
 from volunteers import services
 from volunteers.models import CheckIn, CreditEvent, ServiceLedger, Shift, SignUp
@@ -187,9 +185,6 @@ def shift_code(request, pk):
     if not services.can_organise(request.user, shift):
         raise PermissionDenied
     action = "out" if request.GET.get("mode") == "out" else "in"
-    code = codes.current(shift.pk, action)
-    url = absolute_url(reverse("volunteer_scan", args=[shift.pk]))
-    qr = segno.make(f"{url}?t={code.token}", error="m")
     records = CheckIn.objects.filter(shift=shift)
     return render(
         request,
@@ -197,8 +192,7 @@ def shift_code(request, pk):
         {
             "shift": shift,
             "action": action,
-            "code": code,
-            "qr": qr.svg_inline(scale=6, border=2),
+            **codes.screen(shift.pk, action, reverse("volunteer_scan", args=[shift.pk])),
             "checked_in": records.count(),
             "checked_out": records.filter(checked_out_at__isnull=False).count(),
             "confirmed": shift.signups.filter(status=SignUp.Status.CONFIRMED).count(),
