@@ -26,7 +26,7 @@ from alliance.access import alliances_run_by, can_run, meetings_visible_to
 from alliance.meetings import person_name
 from alliance.models import AgendaItem, Invitation, JointMeeting
 from portal import codes, uploads
-from portal.forms import ModelMultipleChoiceField
+from portal.forms import LocalDateTimeInput, ModelMultipleChoiceField, errors_onto
 from portal.uploads import UploadField, private_file_response
 
 PER_PAGE = 20
@@ -43,7 +43,7 @@ Response = Invitation.Response
 def _datetime_field(label, required_message):
     return forms.DateTimeField(
         label=label,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=LocalDateTimeInput(),
         error_messages={
             "required": required_message,
             "invalid": gettext_lazy("Give a date and time, e.g. 2026-05-01 09:00."),
@@ -205,15 +205,6 @@ class RescheduleForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-def _errors_onto(form, error: ValidationError):
-    """A service's refusal onto the form: on its field when it names one."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 # --- Helpers ----------------------------------------------------------------------------------
 
 
@@ -288,7 +279,7 @@ def meeting_new(request):
                         agenda=data["agenda"].splitlines(),
                     )
                 except ValidationError as error:
-                    _errors_onto(form, error)
+                    errors_onto(form, error)
                 else:
                     messages.success(
                         request, _("The meeting is convened and the invitations are sent.")
@@ -567,7 +558,7 @@ def meeting_reschedule(request, pk):
             try:
                 meetings.meeting_reschedule(meeting=meeting, by=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _errors_onto(form, error)
+                errors_onto(form, error)
             else:
                 messages.success(request, _("The meeting is moved and the invitees are told."))
                 return redirect("meeting_detail", pk=meeting.pk)

@@ -45,6 +45,7 @@ from alliance.models import (
 )
 from alliance.pdf import agenda_pdf, minutes_pdf
 from portal import uploads
+from portal.forms import LocalDateTimeInput
 from portal.uploads import UploadField, private_file_response
 from volunteers.models import ServiceRequest
 from volunteers.request_views import recordable_grids
@@ -464,10 +465,6 @@ class ProgressForm(forms.Form):
     done = forms.BooleanField(label=gettext_lazy("This item is done"), required=False)
 
 
-def _datetime_input():
-    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-
-
 class ToRequestForm(forms.Form):
     grid = forms.ChoiceField(label=gettext_lazy("Grid"))
     category = forms.ChoiceField(
@@ -475,8 +472,8 @@ class ToRequestForm(forms.Form):
         choices=ServiceRequest.Category.choices,
         initial=ServiceRequest.Category.OTHER,
     )
-    window_start = forms.DateTimeField(label=gettext_lazy("Starts at"), widget=_datetime_input())
-    window_end = forms.DateTimeField(label=gettext_lazy("Ends at"), widget=_datetime_input())
+    window_start = forms.DateTimeField(label=gettext_lazy("Starts at"), widget=LocalDateTimeInput())
+    window_end = forms.DateTimeField(label=gettext_lazy("Ends at"), widget=LocalDateTimeInput())
     people_needed = forms.IntegerField(
         label=gettext_lazy("People needed"), min_value=1, max_value=20, initial=1
     )

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from alliance import partners as services
 from alliance.access import partner_of
 from alliance.models import Agreement, Kind, Milestone, Need, Partner, Project, Resource
+from portal.forms import errors_onto
 from portal.listing import filtered_page
 from portal.masking import mask_phone
 from portal.names import person_name
@@ -181,15 +182,6 @@ class MilestoneForm(forms.Form):
 MilestoneRows = forms.formset_factory(MilestoneForm, extra=MILESTONE_ROWS, max_num=MILESTONE_ROWS)
 
 
-def _errors_onto(form, error: ValidationError) -> None:
-    """A service's refusal onto the form: per field where the form has it."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 def _action(back: str):
     """A POST by a signed-in user: a refusal (ValidationError) becomes a message
     and the user goes back to ``back`` (a URL name, taking the view's ``pk``
@@ -304,7 +296,7 @@ def my_unit(request):
                     address=form.cleaned_data["address"],
                 )
             except ValidationError as error:
-                _errors_onto(form, error)
+                errors_onto(form, error)
             else:
                 messages.success(request, _("Your unit's profile has been saved."))
                 return redirect("alliance_my_unit")
@@ -340,7 +332,7 @@ def _save_resource(request, partner, resource=None):
                 by=request.user, partner=partner, resource=resource, **form.cleaned_data
             )
         except ValidationError as error:
-            _errors_onto(form, error)
+            errors_onto(form, error)
         else:
             messages.success(request, _("The resource has been saved."))
             return redirect("alliance_my_unit")
@@ -435,7 +427,7 @@ def need_new(request):
                     by=request.user, service_request=source, **form.cleaned_data
                 )
             except ValidationError as error:
-                _errors_onto(form, error)
+                errors_onto(form, error)
             else:
                 messages.success(request, _("The need has been raised."))
                 return redirect("alliance_need", pk=need.pk)

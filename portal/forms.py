@@ -49,3 +49,27 @@ class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
                         params={"value": Truncator(str(pk)).chars(20)},
                     )
         return super()._check_values(value)
+
+
+# What a datetime-local input sends (and older browsers' typed form).
+LOCAL_MINUTE = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    """The phone's date-and-time picker (``<input type="datetime-local">``), to
+    the minute."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None, format=LOCAL_MINUTE[0]):
+        super().__init__(attrs=attrs, format=format)
+
+
+def errors_onto(form, error: ValidationError) -> None:
+    """A service's refusal onto the form: on its field where the form has one,
+    else above the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)

@@ -26,7 +26,7 @@ from wagtail.models import Page
 from branches.models import GridPage
 from portal import uploads
 from portal.audit import audit_record, audit_records
-from portal.forms import ModelMultipleChoiceField
+from portal.forms import LocalDateTimeInput, ModelMultipleChoiceField, errors_onto
 from portal.listing import filtered_page
 from portal.masking import mask_address, mask_name, mask_phone
 from portal.models import AuditEntry, Role
@@ -148,10 +148,6 @@ class PhotosField(UploadField):
         return cleaned
 
 
-def _datetime_input():
-    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-
-
 class RequestForm(forms.Form):
     title = forms.CharField(
         label=gettext_lazy("What is needed"),
@@ -198,7 +194,7 @@ class RequestForm(forms.Form):
     )
     window_start = forms.DateTimeField(
         label=gettext_lazy("Starts at"),
-        widget=_datetime_input(),
+        widget=LocalDateTimeInput(),
         error_messages={
             "required": gettext_lazy("Give the start of the time window."),
             "invalid": gettext_lazy("Give a date and time, e.g. 2026-05-01 09:00."),
@@ -206,7 +202,7 @@ class RequestForm(forms.Form):
     )
     window_end = forms.DateTimeField(
         label=gettext_lazy("Ends at"),
-        widget=_datetime_input(),
+        widget=LocalDateTimeInput(),
         error_messages={
             "required": gettext_lazy("Give the end of the time window."),
             "invalid": gettext_lazy("Give a date and time, e.g. 2026-05-01 11:00."),
@@ -337,7 +333,7 @@ def request_new(request):
             try:
                 created = _record(request, form.cleaned_data)
             except ValidationError as error:
-                _errors_onto(form, error)
+                errors_onto(form, error)
             except PermissionDenied as error:
                 # Refused by the service: say so on the form, keeping what was typed.
                 form.add_error(None, str(error) or _("You may not record a request here."))
@@ -387,15 +383,6 @@ def _record(request, data) -> ServiceRequest:
     for i, photo in enumerate(data["photos"]):
         RequestPhoto.objects.create(request=created, image=photo, sort_order=i)
     return created
-
-
-def _errors_onto(form, error: ValidationError) -> None:
-    """A service's refusal onto the form: per field where the form has it."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 def _visible_request(user, pk) -> ServiceRequest:

@@ -31,6 +31,7 @@ from branches.admin_base import ScopedIndexView, ScopedViewSet
 from branches.forms import PrivateRecordForm
 from branches.meeting_admin import RepeatFields
 from branches.schedule import occurrences
+from portal.forms import LOCAL_MINUTE, LocalDateTimeInput
 from volunteers import services
 from volunteers.models import CheckIn, CreditEvent, Duty, PointRule, Shift, SignUp
 
@@ -151,19 +152,16 @@ class DutyViewSet(ScopedViewSet):
         return ObjectList(panels, base_form_class=self.form_class).bind_to_model(Duty)
 
 
-LOCAL_MINUTE = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
-
-
 class TimesForm(forms.Form):
     checked_in_at = forms.DateTimeField(
         label=_("Checked in at"),
         input_formats=LOCAL_MINUTE,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_MINUTE[0]),
+        widget=LocalDateTimeInput(),
     )
     checked_out_at = forms.DateTimeField(
         label=_("Checked out at"),
         input_formats=LOCAL_MINUTE,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_MINUTE[0]),
+        widget=LocalDateTimeInput(),
     )
 
 
