@@ -470,8 +470,7 @@ def meeting_reschedule(
         return meeting
     meeting.starts_at, meeting.ends_at = starts_at, ends_at
     meeting.place, meeting.proposals_until = place, proposals_until
-    meeting.sequence += 1
-    meeting.save(update_fields=["starts_at", "ends_at", "place", "proposals_until", "sequence"])
+    meeting.save(update_fields=["starts_at", "ends_at", "place", "proposals_until"])
     agenda_carry_over(meeting=meeting)
     _notify_invitees(
         meeting,
@@ -500,8 +499,7 @@ def meeting_cancel(*, meeting: JointMeeting, by, reason: str = "") -> JointMeeti
     _require_runner(by, meeting)
     _require_scheduled(meeting)
     meeting.status = Status.CANCELLED
-    meeting.sequence += 1
-    meeting.save(update_fields=["status", "sequence"])
+    meeting.save(update_fields=["status"])
     reason = (reason or "").strip()[:300]
 
     def message():

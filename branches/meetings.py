@@ -13,6 +13,7 @@ from wagtail.models import Orderable
 
 from branches.models import BuildingGroupPage, GridBranchPage, Member
 from portal import uploads
+from portal.models import CalendarSequence
 from portal.uploads import PrivateFileField
 
 
@@ -54,7 +55,7 @@ class MeetingSeries(models.Model):
         return f"{self.title} ({self.rrule})"
 
 
-class Meeting(ClusterableModel):
+class Meeting(CalendarSequence, ClusterableModel):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled")
         CANCELLED = "cancelled", _("Cancelled")
@@ -117,13 +118,6 @@ class Meeting(ClusterableModel):
             raise ValidationError({"group": _("This group belongs to another branch.")})
         if self.kind == MeetingKind.GROUP and not self.group_id:
             raise ValidationError({"group": _("Choose the building group that meets.")})
-
-    def save(self, *args, **kwargs):
-        if self.pk:
-            before = Meeting.objects.filter(pk=self.pk).values(*self.CALENDAR_FIELDS).first()
-            if before and any(before[f] != getattr(self, f) for f in self.CALENDAR_FIELDS):
-                self.sequence += 1
-        super().save(*args, **kwargs)
 
     @property
     def is_cancelled(self):

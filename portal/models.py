@@ -268,6 +268,25 @@ def _calendar_token():
     return secrets.token_urlsafe(24)
 
 
+class CalendarSequence:
+    """For records shown as calendar events (a mixin before ``models.Model``):
+    ``sequence``, their iCalendar SEQUENCE, goes up on save when one of
+    ``CALENDAR_FIELDS`` changed, so calendar apps update their copy of the event
+    instead of keeping the old one."""
+
+    CALENDAR_FIELDS: tuple[str, ...] = ()
+
+    def save(self, *args, **kwargs):
+        fields = self.CALENDAR_FIELDS
+        if self.pk and fields:
+            before = type(self)._base_manager.filter(pk=self.pk).values(*fields).first()
+            if before and any(before[f] != getattr(self, f) for f in fields):
+                self.sequence += 1
+                if kwargs.get("update_fields") is not None:
+                    kwargs["update_fields"] = [*kwargs["update_fields"], "sequence"]
+        super().save(*args, **kwargs)
+
+
 class CalendarToken(models.Model):
     """The secret in a member's private calendar feed URL. Revoking it (making a
     new one) stops the old URL at once."""

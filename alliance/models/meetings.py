@@ -10,10 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from alliance.models.alliances import Alliance
 from alliance.models.partners import Partner
 from portal import uploads
+from portal.models import CalendarSequence
 from portal.uploads import PrivateFileField
 
 
-class JointMeeting(models.Model):
+class JointMeeting(CalendarSequence, models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled")
         HELD = "held", _("Held")
@@ -36,6 +37,8 @@ class JointMeeting(models.Model):
         _("state"), max_length=10, choices=Status.choices, default=Status.SCHEDULED
     )
     sequence = models.PositiveIntegerField(default=0)  # iCalendar SEQUENCE
+    # What the invitation file shows: a change raises the SEQUENCE.
+    CALENDAR_FIELDS = ("title", "starts_at", "ends_at", "place", "proposals_until", "status")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 
+from portal.models import CalendarSequence
+
 
 class Skill(models.Model):
     """A skill or training a duty may require (e.g. 急救培训, 电工)."""
@@ -49,16 +51,7 @@ class VolunteerProfile(models.Model):
         return str(self.user)
 
 
-def _bump_sequence(obj):
-    """Raise ``obj.sequence`` when one of its ``CALENDAR_FIELDS`` changed."""
-    if obj.pk:
-        fields = obj.CALENDAR_FIELDS
-        before = type(obj).objects.filter(pk=obj.pk).values(*fields).first()
-        if before and any(before[f] != getattr(obj, f) for f in fields):
-            obj.sequence += 1
-
-
-class Duty(ClusterableModel):
+class Duty(CalendarSequence, ClusterableModel):
     class Kind(models.TextChoices):
         POST = "post", _("Demonstration post (党员示范岗)")
         AREA = "area", _("Responsibility area (党员责任区)")
@@ -126,10 +119,6 @@ class Duty(ClusterableModel):
     def __str__(self):
         return self.title
 
-    def save(self, *args, **kwargs):
-        _bump_sequence(self)
-        super().save(*args, **kwargs)
-
     def clean(self):
         super().clean()
         if self.eligibility == self.Eligibility.SKILL and not self.required_skill_id:
@@ -142,7 +131,7 @@ class Duty(ClusterableModel):
             )
 
 
-class Shift(models.Model):
+class Shift(CalendarSequence, models.Model):
     duty = ParentalKey(Duty, on_delete=models.CASCADE, related_name="shifts")
     starts_at = models.DateTimeField(_("starts at"), db_index=True)
     ends_at = models.DateTimeField(_("ends at"))
@@ -169,10 +158,6 @@ class Shift(models.Model):
 
     def __str__(self):
         return f"{self.duty.title} {self.starts_at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        _bump_sequence(self)
-        super().save(*args, **kwargs)
 
     def clean(self):
         super().clean()
