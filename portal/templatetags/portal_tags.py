@@ -5,10 +5,10 @@ from decimal import Decimal
 from django import template
 from django.conf import settings
 from django.template.defaultfilters import floatformat
-from django.urls import translate_url
-from django.utils.html import linebreaks
+from django.urls import reverse, translate_url
+from django.utils.html import format_html, linebreaks
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from wagtail.rich_text import expand_db_html
 
 from portal import names
@@ -82,3 +82,31 @@ def one_decimal(value):
 def minutes_to_hours(minutes):
     """Minutes as hours by the rule of ``one_decimal`` (``90`` → ``1.5``)."""
     return one_decimal(Decimal(int(minutes or 0)) / 60)
+
+
+@register.simple_tag
+def breadcrumbs(*trail):
+    """The breadcrumb trail: pairs of a step's URL and its label, then the current
+    page's title. A URL is a URL name, or a path (a step whose URL takes
+    arguments: ``{% url … as step %}``, ``{% pageurl … as step %}``); an empty
+    one shows the label without a link::
+
+        {% breadcrumbs "me" _("My page") "alliance_needs" _("Needs list") need.title %}
+    """
+    *steps, current = trail
+    if len(steps) % 2:
+        raise template.TemplateSyntaxError("breadcrumbs takes (url, label) pairs, then a title")
+    items = []
+    for href, label in zip(steps[::2], steps[1::2], strict=True):
+        href = str(href or "")
+        if not href:
+            items.append(format_html("<li>{}</li>", label))
+            continue
+        url = href if "/" in href else reverse(href)
+        items.append(format_html('<li><a href="{}">{}</a></li>', url, label))
+    return format_html(
+        '<nav class="breadcrumbs" aria-label="{}"><ol>{}<li aria-current="page">{}</li></ol></nav>',
+        gettext("Breadcrumb"),
+        mark_safe("".join(items)),  # each item escaped by format_html
+        current,
+    )
