@@ -25,19 +25,16 @@ from wagtail.admin import messages
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from branches.importers import (
-    COLUMNS,
-    HOUSEHOLDS,
+from branches.importers import HOUSEHOLDS, MEMBERS, household_import, member_import
+from portal.crypto import decrypt, encrypt
+from portal.imports import (
+    IMPORT_KINDS,
     MAX_FILE_BYTES,
     MAX_ROWS,
-    MEMBERS,
     ImportFileError,
-    household_import,
     import_example,
     import_table_read,
-    member_import,
 )
-from portal.crypto import decrypt, encrypt
 from portal.roles import user_scope
 
 STAGING_DIR = "import-staging"
@@ -192,7 +189,7 @@ class ImportView(WagtailAdminTemplateMixin, View):
         kind = self.spec.kind
         context.update(
             kind=kind,
-            columns=COLUMNS[kind],
+            columns=IMPORT_KINDS[kind].columns,
             action_url=reverse("branches_import", args=[kind]),
             example_urls={
                 fmt: reverse("branches_import_example", args=[kind, fmt]) for fmt in EXAMPLE_TYPES
@@ -277,7 +274,7 @@ class ImportView(WagtailAdminTemplateMixin, View):
         return self.render_to_response(self.get_context_data(form=form, refused=message))
 
     def render_report(self, *, table, result, staged, filename, refused=None):
-        labels = {c.key: c for c in COLUMNS[self.spec.kind]}
+        labels = {c.key: c for c in IMPORT_KINDS[self.spec.kind].columns}
         return self.render_to_response(
             self.get_context_data(
                 result=result,

@@ -47,28 +47,27 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from branches.importers import (
-    _LIST_SPLIT,
-    COLUMNS,
-    EXAMPLE_ROWS,
+from branches.models import DistrictPage, GridBranchPage, GridPage
+from portal.exports import xlsx_row
+from portal.imports import (
+    LIST_SPLIT,
     MAX_FILE_BYTES,
     ImportColumn,
     ImportFileError,
     ImportResult,
     ImportRow,
     ImportTable,
+    RowChecker,
     RowError,
-    _chunks,
-    _csv_rows,
-    _field_limit,
-    _RowChecker,
-    _table_from_rows,
-    _write,
-    _xlsx_rows,
+    chunks,
+    csv_rows,
+    field_limit,
     import_example,
+    import_write,
+    register_import_kind,
+    table_from_rows,
+    xlsx_rows,
 )
-from branches.models import DistrictPage, GridBranchPage, GridPage
-from portal.exports import xlsx_row
 from portal.masking import mask_address, mask_name, mask_phone
 from portal.names import full_name
 from portal.roles import user_scope
@@ -116,11 +115,7 @@ REQUEST_COLUMNS = (
     ImportColumn("description", gettext_lazy("Description"), ("说明", "需求说明", "description")),
 )
 
-# Register requests as one more kind of import: the reader, the report and the
-# example file of ``branches.importers`` then work for them unchanged.
-COLUMNS[REQUESTS] = REQUEST_COLUMNS
-
-EXAMPLE_ROWS[REQUESTS] = [
+REQUEST_EXAMPLES = [
     {
         "title": "帮独居老人买菜",
         "category": "助老服务",
@@ -151,6 +146,10 @@ EXAMPLE_ROWS[REQUESTS] = [
     },
 ]
 
+# Requests are one more kind of import: the reader, the report and the example
+# file of portal/imports.py then work for them unchanged.
+register_import_kind(REQUESTS, REQUEST_COLUMNS, REQUEST_EXAMPLES)
+
 MAX_PEOPLE = 20
 DONE = (
     ServiceRequest.Status.COMPLETED,
@@ -163,7 +162,7 @@ DONE = (
 
 def request_table_read(*, filename: str, data: bytes) -> ImportTable:
     """Parse an uploaded .xlsx or .csv file of requests, like
-    ``branches.importers.import_table_read`` but keeping the time of Excel
+    ``portal.imports.import_table_read`` but keeping the time of Excel
     date-time cells (the member import reads dates only)."""
     if len(data) > MAX_FILE_BYTES:
         raise ImportFileError(
@@ -178,12 +177,12 @@ def request_table_read(*, filename: str, data: bytes) -> ImportTable:
             _("Old Excel files (.xls) cannot be read. Save the file as .xlsx or CSV.")
         )
     if extension == "xlsx":
-        raw_rows = ([_moment_text(v) for v in values] for values in _xlsx_rows(data))
+        raw_rows = ([_moment_text(v) for v in values] for values in xlsx_rows(data))
     elif extension == "csv":
-        raw_rows = _csv_rows(data)
+        raw_rows = csv_rows(data)
     else:
         raise ImportFileError(_("Upload an Excel (.xlsx) or CSV (.csv) file."))
-    return _table_from_rows(REQUESTS, REQUEST_COLUMNS, raw_rows)
+    return table_from_rows(REQUESTS, REQUEST_COLUMNS, raw_rows)
 
 
 def _moment_text(value):
@@ -243,7 +242,7 @@ def _choice_map(choices, words) -> dict[str, str]:
     return found
 
 
-def _parse_choice(checker: _RowChecker, key: str, choices: dict[str, str], shown, default=None):
+def _parse_choice(checker: RowChecker, key: str, choices: dict[str, str], shown, default=None):
     text = checker.value(key)
     if not text:
         return default
@@ -257,7 +256,7 @@ def _parse_choice(checker: _RowChecker, key: str, choices: dict[str, str], shown
     return found
 
 
-def _parse_moment(checker: _RowChecker, key: str, *, end: bool) -> dt.datetime | None:
+def _parse_moment(checker: RowChecker, key: str, *, end: bool) -> dt.datetime | None:
     """A date and time in the site's time zone. A date alone means the start of
     the day for a start and the end of the day for an end."""
     text = " ".join(checker.value(key).replace("：", ":").split())
@@ -281,7 +280,7 @@ def _parse_moment(checker: _RowChecker, key: str, *, end: bool) -> dt.datetime |
     return None
 
 
-def _parse_phone(checker: _RowChecker, key: str) -> str:
+def _parse_phone(checker: RowChecker, key: str) -> str:
     text = checker.value(key).lstrip("'").strip()
     if not text:
         return ""
@@ -297,7 +296,7 @@ def _parse_phone(checker: _RowChecker, key: str) -> str:
     return ""
 
 
-def _parse_people(checker: _RowChecker, key: str) -> int:
+def _parse_people(checker: RowChecker, key: str) -> int:
     text = checker.value(key)
     if not text:
         return 1
@@ -309,9 +308,9 @@ def _parse_people(checker: _RowChecker, key: str) -> int:
     return 1
 
 
-def _parse_skills(checker: _RowChecker, key: str, skills: dict[str, Skill]) -> list[Skill]:
+def _parse_skills(checker: RowChecker, key: str, skills: dict[str, Skill]) -> list[Skill]:
     found = []
-    for part in _LIST_SPLIT.split(checker.value(key)):
+    for part in LIST_SPLIT.split(checker.value(key)):
         part = part.strip()
         if not part:
             continue
@@ -338,7 +337,7 @@ def branch_of_grid(grids: Sequence[GridPage]) -> dict[int, GridBranchPage]:
     third-level grid). One query for any number of grids."""
     prefixes = sorted({g.path[:n] for g in grids for n in range(4, len(g.path) + 1, 4)})
     by_parent: dict[str, GridBranchPage] = {}
-    for chunk in _chunks(prefixes):
+    for chunk in chunks(prefixes):
         branches = (
             GridBranchPage.objects.annotate(parent_path=Substr("path", 1, Length("path") - 4))
             .filter(parent_path__in=chunk)
@@ -379,9 +378,9 @@ class _GridResolver:
         self.by_title: dict[str, list[GridPage]] = {}
         self.by_id: dict[int, GridPage] = {}
         grids = []
-        for chunk in _chunks(sorted(values)):
+        for chunk in chunks(sorted(values)):
             grids += GridPage.objects.filter(title__in=chunk).only("pk", "path", "title")
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             grids += GridPage.objects.filter(pk__in=chunk).only("pk", "path", "title")
         for grid in grids:
             self.by_id[grid.pk] = grid
@@ -392,7 +391,7 @@ class _GridResolver:
         self.branches = branch_of_grid(list(self.by_id.values()))
         self.user = user
 
-    def resolve(self, checker: _RowChecker) -> tuple[GridPage | None, GridBranchPage | None]:
+    def resolve(self, checker: RowChecker) -> tuple[GridPage | None, GridBranchPage | None]:
         text = checker.value("grid")
         candidates = list(self.by_title.get(text, []))
         if not candidates and text.isdecimal() and int(text) in self.by_id:
@@ -440,7 +439,7 @@ def request_import(
     skill_names = {
         part.strip()
         for r in rows
-        for part in _LIST_SPLIT.split(r.values.get("skills", ""))
+        for part in LIST_SPLIT.split(r.values.get("skills", ""))
         if part.strip()
     }
     skills = {s.name: s for s in Skill.objects.filter(name__in=sorted(skill_names))}
@@ -457,9 +456,9 @@ def request_import(
     pending = []
     seen: dict[tuple, int] = {}
     for row in rows:
-        checker = _RowChecker(row, columns, errors, timezone.localdate())
+        checker = RowChecker(row, columns, errors, timezone.localdate())
         title = checker.max_length(
-            "title", checker.required("title"), _field_limit(ServiceRequest, "title")
+            "title", checker.required("title"), field_limit(ServiceRequest, "title")
         )
         category = (
             _parse_choice(checker, "category", categories, category_shown)
@@ -483,7 +482,7 @@ def request_import(
         name = checker.max_length(
             "requester_name",
             checker.value("requester_name"),
-            _field_limit(ServiceRequest, "requester_name"),
+            field_limit(ServiceRequest, "requester_name"),
         )
         phone = _parse_phone(checker, "requester_phone")
         urgency = _parse_choice(
@@ -529,7 +528,7 @@ def request_import(
     result = ImportResult(kind=REQUESTS, total=len(rows), errors=errors, dry_run=dry_run)
     if dry_run or not result.ok:
         return result
-    return _write(
+    return import_write(
         result,
         lambda: _request_write(pending, user=user, source=source),
         user=user,
@@ -543,7 +542,7 @@ def _check_existing(pending: list, errors: list[RowError]) -> None:
     titles = sorted({fields["title"] for _n, fields, _s in pending})
     grid_ids = sorted({fields["grid"].pk for _n, fields, _s in pending})
     existing = set()
-    for chunk in _chunks(titles):
+    for chunk in chunks(titles):
         existing.update(
             ServiceRequest.objects.filter(grid_id__in=grid_ids, title__in=chunk).values_list(
                 "grid_id", "title", "window_start"

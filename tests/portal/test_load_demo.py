@@ -295,7 +295,8 @@ REPO = Path(__file__).resolve().parents[2]
 def test_example_import_files_import_into_the_demo(small_demo, kind, name):
     """docs/import/ names the demo's branches, groups, buildings and grid: the demo
     secretary's dry run of each example reports no error."""
-    from branches.importers import household_import, import_table_read, member_import
+    from branches.importers import household_import, member_import
+    from portal.imports import import_table_read
     from volunteers.request_records import request_import
 
     importer = {"members": member_import, "households": household_import}.get(kind, request_import)

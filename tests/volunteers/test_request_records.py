@@ -16,8 +16,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from branches.importers import ImportRow
 from branches.models import GridBranchPage, GridPage
+from portal.imports import ImportRow
 from portal.models import AuditEntry, Role
 from portal.services import role_assign
 from search.query import search
