@@ -32,7 +32,7 @@ def alliances_run_by(user) -> QuerySet:
     ).distinct()
 
 
-def meetings_visible_to(user, qs: QuerySet | None = None) -> QuerySet:
+def joint_meetings_visible_to(user, qs: QuerySet | None = None) -> QuerySet:
     qs = JointMeeting.objects.all() if qs is None else qs
     if user_scope(user).is_district:
         return qs

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from alliance import meetings
-from alliance.access import alliances_run_by, can_run, meetings_visible_to
+from alliance.access import alliances_run_by, can_run, joint_meetings_visible_to
 from alliance.meetings import person_name
 from alliance.models import AgendaItem, Invitation, JointMeeting
 from portal import codes, uploads
@@ -209,7 +209,7 @@ class RescheduleForm(forms.Form):
 
 
 def _visible_meeting(request, pk):
-    qs = meetings_visible_to(request.user).select_related("alliance", "convener")
+    qs = joint_meetings_visible_to(request.user).select_related("alliance", "convener")
     return get_object_or_404(qs, pk=pk)
 
 
@@ -225,7 +225,7 @@ def meeting_list(request):
     """The viewer's meetings: upcoming (soonest first) or past (latest first)."""
     now = timezone.now()
     past = request.GET.get("when") == "past"
-    qs = meetings_visible_to(request.user).select_related("alliance")
+    qs = joint_meetings_visible_to(request.user).select_related("alliance")
     if past:
         qs = qs.filter(ends_at__lt=now).order_by("-starts_at", "-id")
     else:

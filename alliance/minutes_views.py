@@ -28,7 +28,7 @@ from alliance.access import (
     actions_updatable_by,
     alliances_run_by,
     can_run,
-    meetings_visible_to,
+    joint_meetings_visible_to,
     partner_of,
 )
 from alliance.followup import BOARD_GROUPS, followup_board
@@ -74,7 +74,7 @@ BUTTONS = {
 
 
 def _meeting(request, meeting_id) -> JointMeeting:
-    qs = meetings_visible_to(request.user).select_related("alliance", "convener")
+    qs = joint_meetings_visible_to(request.user).select_related("alliance", "convener")
     return get_object_or_404(qs, pk=meeting_id)
 
 

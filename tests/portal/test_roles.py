@@ -41,3 +41,20 @@ def test_revoking_a_role_removes_its_page_rights_and_is_audited(client, tree, us
     assert AuditEntry.objects.filter(action=AuditEntry.Action.ROLE_REVOKE).exists()
     client.force_login(users.secretary)
     assert client.get(f"/admin/pages/{tree.branch_a.pk}/edit/").status_code == 302
+
+
+def test_every_app_registers_who_sees_its_records():
+    """One entry point answers "who may see this record" for every app's records:
+    portal.roles.visible_to, with each app's rules from its visibility.py."""
+    from portal.roles import VISIBILITY
+
+    assert {
+        "branches.member",
+        "branches.meeting",
+        "volunteers.servicerequest",
+        "volunteers.communityregistration",
+        "alliance.partner",
+        "alliance.need",
+        "alliance.project",
+        "alliance.jointmeeting",
+    } <= set(VISIBILITY)
