@@ -485,14 +485,39 @@ def _contact_hours(rng):
 
 
 @transaction.atomic
-def load(scale: Scale, seed: int = 1, out=None) -> Result:
-    result = Result(scale=scale.name)
-    timer = Timer(result, out)
-    rng = random.Random(seed)
-    numbers = Numbers(rng)
-    now = timezone.now().replace(microsecond=0)
+@dataclass
+class _Demo:
+    """What the generator's steps share: the scale and the random source, and
+    what each step plans or inserts for the later ones."""
 
-    # --- District page (replaces Wagtail's welcome page as the site root) ---
+    scale: Scale
+    rng: random.Random
+    numbers: Numbers
+    now: object
+    timer: Timer
+    branches: object = None
+    buildings: object = None
+    care_tags: object = None
+    central: object = None
+    ch_objs: object = None
+    district: object = None
+    groups_of: object = None
+    households: object = None
+    households_of_group: object = None
+    links: object = None
+    member_group: object = None
+    members: object = None
+    members_of_branch: object = None
+    plan: object = None
+    residents: object = None
+    tag_links: object = None
+    visits: object = None
+    writer: object = None
+
+
+def _district_page(d: _Demo) -> None:
+    """District page (replaces Wagtail's welcome page as the site root)."""
+    rng, timer = d.rng, d.timer
     root = Page.get_first_root_node()
     district = DistrictPage(
         title=DISTRICT_TITLE,
@@ -520,8 +545,12 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
             old.delete()
     district.refresh_from_db()
     timer.phase("district page + site")
+    d.district = district
 
-    # --- Grids, branches and building groups ---
+
+def _tree_pages(d: _Demo) -> None:
+    """Grids, branches and building groups."""
+    district, now, rng, scale, timer = d.district, d.now, d.rng, d.scale, d.timer
     plan = grid_plan(scale, rng)
     writer = PageWriter(now)
     grid_pages: dict[int, GridPage] = {}
@@ -585,8 +614,12 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
     timer.phase("plan pages")
     writer.write(district)
     timer.phase(f"insert pages ({len(writer.pages)})")
+    d.branches, d.groups_of, d.plan, d.writer = branches, groups_of, plan, writer
 
-    # --- Buildings, households, residents ---
+
+def _homes(d: _Demo) -> None:
+    """Buildings, households, residents."""
+    branches, groups_of, rng, scale, timer = d.branches, d.groups_of, d.rng, d.scale, d.timer
     care_tags = [CareTag.objects.get_or_create(name=name)[0] for name in CARE_TAGS]
     buildings: list[Building] = []
     households_of_group: dict[int, list[Household]] = defaultdict(list)
@@ -616,8 +649,26 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
     # Heads (and at small scale their families) are drawn after the member
     # households are chosen, so members head their own households.
     timer.phase("plan buildings/households")
+    d.buildings, d.care_tags, d.households, d.households_of_group, d.residents, d.tag_links = (
+        buildings,
+        care_tags,
+        households,
+        households_of_group,
+        residents,
+        tag_links,
+    )
 
-    # --- Members ---
+
+def _members(d: _Demo) -> None:
+    """Members."""
+    branches, groups_of, households_of_group, numbers, rng, scale = (
+        d.branches,
+        d.groups_of,
+        d.households_of_group,
+        d.numbers,
+        d.rng,
+        d.scale,
+    )
     members: list[Member] = []
     member_group: dict[int, BuildingGroupPage] = {}
     members_of_branch: dict[int, list[Member]] = defaultdict(list)
@@ -666,8 +717,32 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
             strict=False,
         ):
             member.party_posts.append(post)
+    d.member_group, d.members, d.members_of_branch = member_group, members, members_of_branch
 
-    # --- Central households (chosen among members without a branch or group post) ---
+
+def _central_choice(d: _Demo) -> None:
+    """Central households (chosen among members without a branch or group post)."""
+    (
+        branches,
+        groups_of,
+        households_of_group,
+        member_group,
+        members,
+        members_of_branch,
+        rng,
+        scale,
+        timer,
+    ) = (
+        d.branches,
+        d.groups_of,
+        d.households_of_group,
+        d.member_group,
+        d.members,
+        d.members_of_branch,
+        d.rng,
+        d.scale,
+        d.timer,
+    )
     central: list[tuple[Member, Household, list[Household]]] = []
     for b_index, branch in enumerate(branches):
         for group in groups_of[id(branch)]:
@@ -705,8 +780,21 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
                 if member.badge_title == "党员示范岗":
                     member.party_posts.append(PartyPost.DEMO_POST_HOLDER)
     timer.phase(f"plan members ({len(members)})")
+    d.central = central
 
-    # --- Household heads and families ---
+
+def _residents(d: _Demo) -> None:
+    """Household heads and families."""
+    care_tags, households, numbers, residents, rng, scale, tag_links, timer = (
+        d.care_tags,
+        d.households,
+        d.numbers,
+        d.residents,
+        d.rng,
+        d.scale,
+        d.tag_links,
+        d.timer,
+    )
     for household in households:
         head = getattr(household, "_head", None)
         if head is not None:
@@ -778,6 +866,20 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
                 )
     timer.phase(f"plan residents ({len(residents)})")
 
+
+def _insert_records(d: _Demo) -> None:
+    """Insert the planned records, then the central households and their visits.."""
+    buildings, central, households, members, residents, rng, scale, tag_links, timer = (
+        d.buildings,
+        d.central,
+        d.households,
+        d.members,
+        d.residents,
+        d.rng,
+        d.scale,
+        d.tag_links,
+        d.timer,
+    )
     Building.objects.bulk_create(buildings, batch_size=500)
     timer.phase(f"insert buildings ({len(buildings)})")
     Household.objects.bulk_create(households, batch_size=500)
@@ -819,29 +921,47 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
             )
     HouseholdVisit.objects.bulk_create(visits, batch_size=500)
     timer.phase(f"insert central households ({len(ch_objs)})")
+    d.ch_objs, d.links, d.visits = ch_objs, links, visits
 
-    first_branch = branches[0]
+
+def load(scale: Scale, seed: int = 1, out=None) -> Result:
+    result = Result(scale=scale.name)
+    timer = Timer(result, out)
+    rng = random.Random(seed)
+    numbers = Numbers(rng)
+    now = timezone.now().replace(microsecond=0)
+    # The steps in this order: each draws from the one random source.
+    d = _Demo(scale=scale, rng=rng, numbers=numbers, now=now, timer=timer)
+    _district_page(d)
+    _tree_pages(d)
+    _homes(d)
+    _members(d)
+    _central_choice(d)
+    _residents(d)
+    _insert_records(d)
+
+    first_branch = d.branches[0]
     create_demo_accounts(
-        district=district, branch=first_branch, coordinator_grid=first_branch._grid._parent
+        district=d.district, branch=first_branch, coordinator_grid=first_branch._grid._parent
     )
     timer.phase("demo accounts")
-    demo_publishing(district=district, branch=first_branch, now=now)
+    demo_publishing(district=d.district, branch=first_branch, now=now)
     for step in demo_steps():
         step(branch=first_branch, now=now)
     timer.phase("notices, news, activities, meetings and what the apps add")
     result.counts = {
-        "pages": len(writer.pages) + 1,
-        "grids": len(plan),
-        **{f"grids level {k}": v for k, v in plan_counts(plan).items()},
-        "branches": len(branches),
-        "building groups": sum(len(v) for v in groups_of.values()),
-        "buildings": len(buildings),
-        "households": len(households),
-        "residents": len(residents),
-        "members": len(members),
-        "central households": len(ch_objs),
-        "contact links": len(links),
-        "household visits": len(visits),
+        "pages": len(d.writer.pages) + 1,
+        "grids": len(d.plan),
+        **{f"grids level {k}": v for k, v in plan_counts(d.plan).items()},
+        "branches": len(d.branches),
+        "building groups": sum(len(v) for v in d.groups_of.values()),
+        "buildings": len(d.buildings),
+        "households": len(d.households),
+        "residents": len(d.residents),
+        "members": len(d.members),
+        "central households": len(d.ch_objs),
+        "contact links": len(d.links),
+        "household visits": len(d.visits),
     }
     result.timings.append(("total", timer.total))
     return result
