@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import Page, Site
 
-from branches import demo
+from branches import demo, demo_tree
 from branches.models import (
     BuildingGroupPage,
     CentralHousehold,
@@ -64,7 +64,7 @@ def small_demo(db):
 
 
 def test_small_demo_tree(small_demo):
-    expected = demo.plan_counts(demo.grid_plan(demo.SMALL, random.Random(1)))
+    expected = demo_tree.plan_counts(demo_tree.grid_plan(demo_tree.SMALL, random.Random(1)))
     for level, n in expected.items():
         assert GridPage.objects.filter(level=level).count() == n
     assert expected[GridPage.Level.FIRST] == 2
@@ -180,7 +180,7 @@ def test_private_fields_encrypted_and_hashed(small_demo):
         assert raw_hash == keyed_hash(member.id_number)
         assert member.phone_hash == keyed_hash(member.phone)
     for household in Household.objects.all()[:50]:
-        assert household.address.startswith(demo.DISTRICT_TITLE)
+        assert household.address.startswith(demo_tree.DISTRICT_TITLE)
         assert household.address_hash == keyed_hash(household.address)
     ids = list(Resident.objects.exclude(id_number="").values_list("id_number_hash", flat=True))
     assert all(ids)
@@ -205,9 +205,9 @@ def test_opted_out_members_stay_off_public_pages(small_demo, client):
 
 
 def test_seed_plan_has_the_districts_grid_counts():
-    plans = [demo.grid_plan(demo.SEED, random.Random(seed)) for seed in (1, 1, 2)]
+    plans = [demo_tree.grid_plan(demo_tree.SEED, random.Random(seed)) for seed in (1, 1, 2)]
     for plan in plans:
-        assert demo.plan_counts(plan) == {
+        assert demo_tree.plan_counts(plan) == {
             "1": 8,
             "2": 104,
             "3": 685,
@@ -234,14 +234,14 @@ def test_seed_plan_has_the_districts_grid_counts():
 
 
 def test_seed_scale_splits_buildings_exactly():
-    groups = demo.split(demo.SEED.groups_total, demo.SEED.level3, random.Random(1))
-    assert sum(groups) == demo.SEED.groups_total and min(groups) >= 1
+    groups = demo_tree.split(demo_tree.SEED.groups_total, demo_tree.SEED.level3, random.Random(1))
+    assert sum(groups) == demo_tree.SEED.groups_total and min(groups) >= 1
 
 
 def test_generator_at_a_tiny_seed_like_scale(db):
     """The seed path (a total of groups spread over branches, one building per group,
     no family residents) at a tiny size."""
-    tiny = demo.Scale(
+    tiny = demo_tree.Scale(
         name="tiny",
         level1=2,
         level2=3,
