@@ -94,14 +94,17 @@ class ImportKind:
     columns: tuple[ImportColumn, ...]
     # Two or so rows of made-up data for the example file (values by column key).
     example_rows: tuple[dict, ...] = ()
+    # What an Excel cell's value becomes before it is read as text (e.g. keeping
+    # the time of a date-time cell, where the default keeps the date).
+    xlsx_cell: Callable | None = None
 
 
 # Each app registers its kinds of import with ``register_import_kind``.
 IMPORT_KINDS: dict[str, ImportKind] = {}
 
 
-def register_import_kind(name: str, columns, example_rows=()) -> ImportKind:
-    kind = ImportKind(name, tuple(columns), tuple(example_rows))
+def register_import_kind(name: str, columns, example_rows=(), *, xlsx_cell=None) -> ImportKind:
+    kind = ImportKind(name, tuple(columns), tuple(example_rows), xlsx_cell)
     IMPORT_KINDS[name] = kind
     return kind
 
@@ -211,7 +214,7 @@ def import_table_read(*, kind: str, filename: str, data: bytes) -> ImportTable:
 
     Raises ``ImportFileError`` with a message for the user when the file is empty,
     too large, of the wrong type, or lacks the headers this kind of import needs."""
-    columns = IMPORT_KINDS[kind].columns
+    spec = IMPORT_KINDS[kind]
     if len(data) > MAX_FILE_BYTES:
         raise ImportFileError(
             _("The file is larger than %(size)d MB. Split it into smaller files.")
@@ -226,11 +229,13 @@ def import_table_read(*, kind: str, filename: str, data: bytes) -> ImportTable:
         )
     if extension == "xlsx":
         raw_rows = xlsx_rows(data)
+        if spec.xlsx_cell is not None:
+            raw_rows = ([spec.xlsx_cell(v) for v in values] for values in raw_rows)
     elif extension == "csv":
         raw_rows = csv_rows(data)
     else:
         raise ImportFileError(_("Upload an Excel (.xlsx) or CSV (.csv) file."))
-    return table_from_rows(kind, columns, raw_rows)
+    return table_from_rows(kind, spec.columns, raw_rows)
 
 
 def xlsx_rows(data: bytes) -> Iterable[list]:

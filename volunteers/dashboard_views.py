@@ -50,7 +50,6 @@ from volunteers.request_records import (
     request_dashboard,
     request_import,
     request_import_example,
-    request_table_read,
     requests_filtered,
     requests_workbook,
 )
@@ -359,8 +358,7 @@ def user_can_import_requests(user) -> bool:
 
 class RequestImportView(ImportView):
     """The member import's pages and staging, for requests: upload, dry-run
-    report, confirm. The file is read with ``request_table_read`` so Excel
-    date-time cells keep their time."""
+    report, confirm."""
 
     def dispatch(self, request, kind=REQUESTS):
         self.spec = REQUEST_IMPORT
@@ -383,9 +381,6 @@ class RequestImportView(ImportView):
             },
         )
         return context
-
-    def read_table(self, *, kind, filename, data):
-        return request_table_read(filename=filename, data=data)
 
 
 def request_import_example_download(request, fmt):

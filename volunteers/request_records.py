@@ -51,22 +51,16 @@ from branches.models import DistrictPage, GridBranchPage, GridPage
 from portal.exports import xlsx_row
 from portal.imports import (
     LIST_SPLIT,
-    MAX_FILE_BYTES,
     ImportColumn,
-    ImportFileError,
     ImportResult,
     ImportRow,
-    ImportTable,
     RowChecker,
     RowError,
     chunks,
-    csv_rows,
     field_limit,
     import_example,
     import_write,
     register_import_kind,
-    table_from_rows,
-    xlsx_rows,
 )
 from portal.masking import mask_address, mask_name, mask_phone
 from portal.names import full_name
@@ -146,9 +140,6 @@ REQUEST_EXAMPLES = [
     },
 ]
 
-# Requests are one more kind of import: the reader, the report and the example
-# file of portal/imports.py then work for them unchanged.
-register_import_kind(REQUESTS, REQUEST_COLUMNS, REQUEST_EXAMPLES)
 
 MAX_PEOPLE = 20
 DONE = (
@@ -160,32 +151,8 @@ DONE = (
 # --- Import: reading ------------------------------------------------------------------------
 
 
-def request_table_read(*, filename: str, data: bytes) -> ImportTable:
-    """Parse an uploaded .xlsx or .csv file of requests, like
-    ``portal.imports.import_table_read`` but keeping the time of Excel
-    date-time cells (the member import reads dates only)."""
-    if len(data) > MAX_FILE_BYTES:
-        raise ImportFileError(
-            _("The file is larger than %(size)d MB. Split it into smaller files.")
-            % {"size": MAX_FILE_BYTES // (1024 * 1024)}
-        )
-    if not data.strip():
-        raise ImportFileError(_("The file is empty."))
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise ImportFileError(
-            _("Old Excel files (.xls) cannot be read. Save the file as .xlsx or CSV.")
-        )
-    if extension == "xlsx":
-        raw_rows = ([_moment_text(v) for v in values] for values in xlsx_rows(data))
-    elif extension == "csv":
-        raw_rows = csv_rows(data)
-    else:
-        raise ImportFileError(_("Upload an Excel (.xlsx) or CSV (.csv) file."))
-    return table_from_rows(REQUESTS, REQUEST_COLUMNS, raw_rows)
-
-
 def _moment_text(value):
+    """An Excel cell of a request keeps its time (a date alone stays a date)."""
     if isinstance(value, dt.datetime):
         if value.time() == dt.time(0, 0):
             return value.date().isoformat()
@@ -193,6 +160,11 @@ def _moment_text(value):
     if isinstance(value, dt.time):
         return value.strftime("%H:%M")
     return value
+
+
+# Requests are one more kind of import: the reader, the report and the example
+# file of portal/imports.py work for them unchanged.
+register_import_kind(REQUESTS, REQUEST_COLUMNS, REQUEST_EXAMPLES, xlsx_cell=_moment_text)
 
 
 # --- Import: parsing values -------------------------------------------------------------------

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from branches.models import GridBranchPage, GridPage
-from portal.imports import ImportRow
+from portal.imports import ImportRow, import_table_read
 from portal.models import AuditEntry, Role
 from portal.services import role_assign
 from search.query import search
@@ -25,10 +25,10 @@ from tests.factories import add_page, make_user
 from volunteers.models import Offer, RequestEvent, ServiceRequest, Skill
 from volunteers.request_records import (
     REQUEST_COLUMNS,
+    REQUESTS,
     request_dashboard,
     request_import,
     request_import_example,
-    request_table_read,
 )
 
 Status = ServiceRequest.Status
@@ -331,7 +331,7 @@ def test_excel_date_time_cells_keep_their_time(tree, users):
                   dt.datetime(2030, 7, 1, 11, 0)])  # fmt: skip
     out = io.BytesIO()
     book.save(out)
-    table = request_table_read(filename="需求.xlsx", data=out.getvalue())
+    table = import_table_read(kind=REQUESTS, filename="需求.xlsx", data=out.getvalue())
     result = request_import(rows=table.rows, user=users.secretary, dry_run=False)
     assert result.created == 1
     start = timezone.localtime(ServiceRequest.objects.get().window_start)
@@ -341,12 +341,12 @@ def test_excel_date_time_cells_keep_their_time(tree, users):
 def test_example_file_in_docs_is_the_one_offered(tree, users):
     # It names the demo's grid: its dry run against the demo is in tests/portal/test_load_demo.py.
     docs = Path(settings.BASE_DIR) / "docs" / "import" / "requests.xlsx"
-    table = request_table_read(filename="requests.xlsx", data=docs.read_bytes())
+    table = import_table_read(kind=REQUESTS, filename="requests.xlsx", data=docs.read_bytes())
     assert set(table.headers) == {c.key for c in REQUEST_COLUMNS}
     assert list(table.headers.values())[:3] == ["标题", "类别", "网格"]
-    offered = request_table_read(
-        filename="x.xlsx", data=request_import_example(fmt="xlsx")
-    ).rows  # fmt: skip
+    offered = import_table_read(
+        kind=REQUESTS, filename="x.xlsx", data=request_import_example(fmt="xlsx")
+    ).rows
     assert [r.values for r in offered] == [r.values for r in table.rows]
 
 
