@@ -9,7 +9,7 @@ import shares:
   audits it; ``import_example`` builds a kind's example file.
 
 Each kind (members and households in branches/importers.py, service requests
-in volunteers/request_records.py) declares its columns and example rows with
+in volunteers/request_import.py) declares its columns and example rows with
 ``register_import_kind``, and checks its own rows.
 """
 

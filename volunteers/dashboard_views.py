@@ -38,18 +38,16 @@ from portal.masking import mask_address
 from portal.models import AuditEntry
 from portal.roles import path_q, user_scope
 from volunteers.models import ServiceRequest
+from volunteers.request_import import REQUESTS, request_import, request_import_example
 from volunteers.request_records import (
     AGE_BUCKETS,
     BUSY_DAYS,
     PERIOD_DAYS,
-    REQUESTS,
     RequestFilter,
     dashboard_may_view,
     dashboard_unit_allowed,
     lagging_branches,
     request_dashboard,
-    request_import,
-    request_import_example,
     requests_filtered,
     requests_workbook,
 )

@@ -297,7 +297,7 @@ def test_example_import_files_import_into_the_demo(small_demo, kind, name):
     secretary's dry run of each example reports no error."""
     from branches.importers import household_import, member_import
     from portal.imports import import_table_read
-    from volunteers.request_records import request_import
+    from volunteers.request_import import request_import
 
     importer = {"members": member_import, "households": household_import}.get(kind, request_import)
     table = import_table_read(

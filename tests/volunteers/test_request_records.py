@@ -23,13 +23,13 @@ from portal.services import role_assign
 from search.query import search
 from tests.factories import add_page, make_user
 from volunteers.models import Offer, RequestEvent, ServiceRequest, Skill
-from volunteers.request_records import (
+from volunteers.request_import import (
     REQUEST_COLUMNS,
     REQUESTS,
-    request_dashboard,
     request_import,
     request_import_example,
 )
+from volunteers.request_records import request_dashboard
 
 Status = ServiceRequest.Status
 DASHBOARD = "/admin/volunteering/requests/dashboard/"
