@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
-PER_PAGE = 20
+from portal.selectors import PER_PAGE
 
 
 @dataclass(frozen=True)

@@ -278,12 +278,16 @@ class CalendarSequence:
 
     def save(self, *args, **kwargs):
         fields = self.CALENDAR_FIELDS
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            # A save of other fields writes no calendar field: no query, no bump.
+            fields = tuple(f for f in fields if f in update_fields)
         if self.pk and fields:
             before = type(self)._base_manager.filter(pk=self.pk).values(*fields).first()
             if before and any(before[f] != getattr(self, f) for f in fields):
                 self.sequence += 1
-                if kwargs.get("update_fields") is not None:
-                    kwargs["update_fields"] = [*kwargs["update_fields"], "sequence"]
+                if update_fields is not None:
+                    kwargs["update_fields"] = [*update_fields, "sequence"]
         super().save(*args, **kwargs)
 
 
