@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from wagtail.models import Page
 
-from branches.meetings import Meeting
+from branches.models import Meeting
 from portal.calendars import (
     MAX_EVENTS,
     CalendarItem,

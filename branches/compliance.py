@@ -35,8 +35,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.db.models.functions import ExtractMonth
 from django.utils import timezone
 
-from branches.meetings import REQUIRED_EVERY, Attendance, Meeting, MeetingKind
-from branches.models import GridBranchPage
+from branches.models import REQUIRED_EVERY, Attendance, GridBranchPage, Meeting, MeetingKind
 
 MONTH = "month"
 QUARTER = "quarter"

@@ -37,8 +37,7 @@ from branches.compliance import (
     quarter_of,
     unit_rollup,
 )
-from branches.meetings import Meeting, MeetingKind
-from branches.models import DistrictPage, GridBranchPage, GridPage
+from branches.models import DistrictPage, GridBranchPage, GridPage, Meeting, MeetingKind
 from portal.roles import path_q, user_scope
 from portal.selectors import data_years
 

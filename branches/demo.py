@@ -109,7 +109,7 @@ def demo_publishing(*, district, branch, now) -> None:
     """A district notice board, a few items at district and branch level (one
     pinned notice asking for a read receipt, one activity next week, one notice
     that goes live tomorrow) and a year of the branch's 三会一课."""
-    from branches.meetings import MeetingKind
+    from branches.models import MeetingKind
     from branches.schedule import record_attendance, schedule_meetings
     from portal.publishing import ActivityPage, NewsPage, NoticeBoardPage, NoticePage
 

@@ -38,7 +38,7 @@ from branches.admin_base import (
     branch_choices,
 )
 from branches.forms import PrivateRecordForm
-from branches.meetings import Attendance, Meeting, MeetingKind, MeetingPhoto
+from branches.models import Attendance, Meeting, MeetingKind, MeetingPhoto
 from branches.schedule import cancel_meeting, occurrences, record_attendance, schedule_meetings
 from portal.roles import can_access
 from portal.uploads import private_file_response

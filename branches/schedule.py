@@ -12,14 +12,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branches.meetings import (
+from branches.models import (
     Attendance,
     Meeting,
     MeetingKind,
     MeetingReminder,
     MeetingSeries,
+    Member,
+    PartyPost,
 )
-from branches.models import Member, PartyPost
 from portal.i18n import in_language_of
 from portal.scheduling import run_at
 

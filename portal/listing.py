@@ -1,14 +1,20 @@
-"""Filtered lists on the site (needs, resources, projects, partner units, service
-requests): a page of a queryset narrowed by choice filters from the query
-string, and what ``portal/filter_form.html`` needs to show the filters. An
-unknown value is ignored, as if the filter were not set."""
+"""Filtered lists on the site: a page of a queryset narrowed by filters from the
+query string. ``filtered_page`` serves the lists with choice filters (needs,
+resources, projects, partner units, service requests) and what
+``portal/filter_form.html`` needs to show them; ``publication_listing`` a unit's
+publications by category and date. An unknown value is ignored, as if the filter
+were not set."""
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
 
-from portal.selectors import PER_PAGE
+PER_PAGE = 20  # the site's one page size
 
 
 @dataclass(frozen=True)
@@ -34,3 +40,46 @@ def filtered_page(
         chosen.append(ChoiceFilter(name, label, list(choices), value))
     items: Page = Paginator(qs.order_by(*order_by), per_page).get_page(request.GET.get("page"))
     return {"items": items, "filters": chosen, "filtered": any(f.value for f in chosen)}
+
+
+def _day(value, end=False):
+    try:
+        day = parse_date(value or "")
+    except ValueError:  # well formed but impossible, e.g. 2026-13-45
+        day = None
+    if day is None:
+        return None
+    moment = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
+    return timezone.make_aware(moment)
+
+
+def publication_listing(request, items: QuerySet, *, kinds) -> dict:
+    """A page of a unit's publications ``items``: ?kind= (one of ``kinds``, the
+    category choices), ?from= / ?to= (YYYY-MM-DD, on the publication date) and
+    ?page=. Bad values are reported and ignored, never an error page."""
+    errors = []
+    kind = request.GET.get("kind", "")
+    if kind in dict(kinds):
+        items = items.filter(kind=kind)
+    elif kind:
+        errors.append(_("Unknown category; showing every category."))
+        kind = ""
+    start, end = request.GET.get("from", ""), request.GET.get("to", "")
+    start_at, end_at = _day(start), _day(end, end=True)
+    if start and start_at is None or end and end_at is None:
+        errors.append(_("Dates are written like 2026-11-25; that filter was ignored."))
+    if start_at and end_at and start_at > end_at:
+        errors.append(_("The start date is after the end date; the dates were ignored."))
+        start_at = end_at = None
+    if start_at:
+        items = items.filter(first_published_at__gte=start_at)
+    if end_at:
+        items = items.filter(first_published_at__lte=end_at)
+    return {
+        "items": Paginator(items, PER_PAGE).get_page(request.GET.get("page")),
+        "kinds": kinds,
+        "kind": kind,
+        "date_from": start if start_at else "",
+        "date_to": end if end_at else "",
+        "filter_errors": errors,
+    }

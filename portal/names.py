@@ -11,7 +11,10 @@ history, workflow, audit log, user lists) agree with our pages."""
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 
-from portal.roles import member_of
+
+def member_of(user):
+    """The member record linked to this account, if any."""
+    return getattr(user, "member", None) if hasattr(user, "member") else None
 
 
 def full_name(first_name: str | None, last_name: str | None) -> str:

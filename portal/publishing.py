@@ -14,6 +14,8 @@ from wagtail.fields import StreamField
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.models import Page
 
+from portal.listing import publication_listing
+
 UNIT_PAGE_TYPES = [
     "branches.DistrictPage",
     "branches.GridPage",
@@ -38,6 +40,22 @@ class BodyBlock(blocks.StreamBlock):
 
     class Meta:
         template = "portal/blocks/body.html"
+
+
+# What a listing loads of each item.
+LIST_FIELDS = (
+    "id",
+    "title",
+    "url_path",
+    "path",
+    "depth",
+    "kind",
+    "summary",
+    "pinned",
+    "first_published_at",
+    "last_published_at",
+    "cover",
+)
 
 
 class PublicationPage(Page):
@@ -78,6 +96,23 @@ class PublicationPage(Page):
         self.kind = self.KIND
         return super().save(*args, **kwargs)
 
+    @classmethod
+    def under(cls, unit: Page):
+        """Live, public items anywhere under a unit, pinned first, newest first."""
+        return (
+            cls.objects.live()
+            .public()
+            .descendant_of(unit)
+            .select_related("cover")
+            .only(*LIST_FIELDS)
+            .order_by("-pinned", "-first_published_at", "-id")
+        )
+
+    @classmethod
+    def listing(cls, request, unit: Page) -> dict:
+        """The context of a unit's listing page (see ``publication_listing``)."""
+        return {"unit": unit, **publication_listing(request, cls.under(unit), kinds=Kind.choices)}
+
 
 class NoticePage(PublicationPage):
     requires_receipt = models.BooleanField(
@@ -102,12 +137,10 @@ class NoticePage(PublicationPage):
         from django.contrib import messages
         from django.shortcuts import redirect
 
-        from portal.services import record_notice_read
-
         request.notice_read = None
         if request.user.is_authenticated and not getattr(request, "is_preview", False):
             confirm = request.method == "POST" and self.requires_receipt
-            request.notice_read = record_notice_read(
+            request.notice_read = notice_read_record(
                 notice=self, user=request.user, confirm=confirm
             )
             if confirm:
@@ -179,10 +212,8 @@ class NoticeBoardPage(Page):
         verbose_name = _("district notice board")
 
     def get_context(self, request, *args, **kwargs):
-        from portal.selectors import publication_listing
-
         context = super().get_context(request, *args, **kwargs)
-        context.update(publication_listing(request, unit=self))
+        context.update(PublicationPage.listing(request, self))
         return context
 
 
@@ -203,3 +234,12 @@ class NoticeRead(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.notice_id}"
+
+
+def notice_read_record(*, notice: NoticePage, user, confirm=False) -> NoticeRead:
+    """Mark a notice read by ``user`` (once); ``confirm`` also records the receipt."""
+    read, _created = NoticeRead.objects.get_or_create(notice=notice, user=user)
+    if confirm and read.confirmed_at is None:
+        read.confirmed_at = timezone.now()
+        read.save(update_fields=["confirmed_at"])
+    return read

@@ -14,6 +14,7 @@ from operator import or_
 from django.db.models import Q, QuerySet
 
 from portal.models import Role, RoleAssignment
+from portal.names import member_of
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,6 @@ class Scope:
 
     def covers_path(self, path: str) -> bool:
         return self.is_district or any(path.startswith(p) for p in self.paths + self.group_paths)
-
-
-def member_of(user):
-    """The member record linked to this account, if any."""
-    return getattr(user, "member", None) if hasattr(user, "member") else None
 
 
 def user_scope(user) -> Scope:

@@ -1,89 +1,14 @@
-"""Reads for publishing: unit listings and a member's notice feed. Each is a
-fixed number of queries however many items there are."""
+"""Reads for publishing: a member's notice feed and the years a year selector
+offers. Each is a fixed number of queries however many items there are. A unit's
+listing is ``PublicationPage.under`` filtered by ``portal.listing.publication_listing``."""
 
 import datetime as dt
 
-from django.core.paginator import Paginator
 from django.db.models import Exists, Max, Min, OuterRef, Q
 from django.utils import timezone
-from django.utils.dateparse import parse_date
-from django.utils.translation import gettext as _
 from wagtail.models import Page
 
-from portal.publishing import Kind, NoticeBoardPage, NoticePage, NoticeRead, PublicationPage
-
-PER_PAGE = 20
-LIST_FIELDS = (
-    "id",
-    "title",
-    "url_path",
-    "path",
-    "depth",
-    "kind",
-    "summary",
-    "pinned",
-    "first_published_at",
-    "last_published_at",
-    "cover",
-)
-
-
-def _day(value, end=False):
-    try:
-        day = parse_date(value or "")
-    except ValueError:  # well formed but impossible, e.g. 2026-13-45
-        day = None
-    if day is None:
-        return None
-    moment = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
-    return timezone.make_aware(moment)
-
-
-def publications_under(unit: Page):
-    """Live, public items anywhere under a unit, pinned first, newest first."""
-    return (
-        PublicationPage.objects.live()
-        .public()
-        .descendant_of(unit)
-        .select_related("cover")
-        .only(*LIST_FIELDS)
-        .order_by("-pinned", "-first_published_at", "-id")
-    )
-
-
-def publication_listing(request, *, unit: Page) -> dict:
-    """Context of a unit's listing: ?kind=notice|news|activity, ?from= / ?to=
-    (YYYY-MM-DD, on the publication date) and ?page=. Bad values are reported and
-    ignored, never an error page."""
-    items = publications_under(unit)
-    errors = []
-    kind = request.GET.get("kind", "")
-    if kind in Kind.values:
-        items = items.filter(kind=kind)
-    elif kind:
-        errors.append(_("Unknown category; showing every category."))
-        kind = ""
-    start, end = request.GET.get("from", ""), request.GET.get("to", "")
-    start_at, end_at = _day(start), _day(end, end=True)
-    if start and start_at is None or end and end_at is None:
-        errors.append(_("Dates are written like 2026-11-25; that filter was ignored."))
-    if start_at and end_at and start_at > end_at:
-        errors.append(_("The start date is after the end date; the dates were ignored."))
-        start_at = end_at = None
-    if start_at:
-        items = items.filter(first_published_at__gte=start_at)
-    if end_at:
-        items = items.filter(first_published_at__lte=end_at)
-    page = Paginator(items, PER_PAGE).get_page(request.GET.get("page"))
-    return {
-        "unit": unit,
-        "items": page,
-        "kinds": Kind.choices,
-        "kind": kind,
-        "date_from": start if start_at else "",
-        "date_to": end if end_at else "",
-        "filter_errors": errors,
-    }
+from portal.publishing import LIST_FIELDS, NoticeBoardPage, NoticePage, NoticeRead
 
 
 def feed_units(member) -> list[Page]:

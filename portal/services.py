@@ -181,19 +181,3 @@ def ensure_notice_board(board: Page) -> None:
             group=_role_group(role), page=board, permission=add
         )
     WorkflowPage.objects.get_or_create(page=board, defaults={"workflow": district_workflow()})
-
-
-# --- Publishing --------------------------------------------------------------------
-
-
-def record_notice_read(*, notice, user, confirm=False):
-    """Mark a notice read by ``user`` (once); ``confirm`` also records the receipt."""
-    from django.utils import timezone
-
-    from portal.publishing import NoticeRead
-
-    read, _ = NoticeRead.objects.get_or_create(notice=notice, user=user)
-    if confirm and read.confirmed_at is None:
-        read.confirmed_at = timezone.now()
-        read.save(update_fields=["confirmed_at"])
-    return read

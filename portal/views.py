@@ -13,9 +13,10 @@ from wagtail.models import Page, TaskState
 
 from portal.calendars import personal_calendar_ics
 from portal.i18n import remember_language
+from portal.listing import PER_PAGE
 from portal.models import CalendarToken
 from portal.roles import member_of, user_scope
-from portal.selectors import PER_PAGE, member_feed
+from portal.selectors import member_feed
 
 
 def admin_sign_in(request):

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from branches.meetings import MeetingKind
+from branches.models import MeetingKind
 from branches.schedule import cancel_meeting, schedule_meetings
 from portal.models import CalendarToken
 from portal.publishing import ActivityPage

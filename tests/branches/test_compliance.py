@@ -15,8 +15,7 @@ from branches.compliance import (
     period_bounds,
     unit_rollup,
 )
-from branches.meetings import Attendance, Meeting, MeetingKind
-from branches.models import GridBranchPage, GridPage
+from branches.models import Attendance, GridBranchPage, GridPage, Meeting, MeetingKind
 from tests.factories import add_page, make_member
 
 SH = ZoneInfo("Asia/Shanghai")

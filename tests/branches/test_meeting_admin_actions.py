@@ -4,7 +4,7 @@ names every date it created; a secretary's only branch is preselected."""
 
 import re
 
-from branches.meetings import Meeting
+from branches.models import Meeting
 from tests.branches.test_calendars import meeting
 from tests.branches.test_meetings import _form
 

@@ -10,8 +10,7 @@ import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 
-from branches.meetings import Attendance, Meeting, MeetingKind, MeetingReminder
-from branches.models import PartyPost
+from branches.models import Attendance, Meeting, MeetingKind, MeetingReminder, PartyPost
 from branches.schedule import (
     cancel_meeting,
     occurrences,

@@ -5,7 +5,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from branches.meetings import MeetingKind, MeetingPhoto
+from branches.models import MeetingKind, MeetingPhoto
 from branches.schedule import schedule_meetings
 from tests.uploads_support import assert_private, attach, jpeg_with_gps
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 
-from branches.meetings import Meeting
+from branches.models import Meeting
 from branches.schedule import HORIZON_YEARS, occurrences
 from tests.branches.test_meetings import _form
 from tests.volunteers.test_signup import _duty_form

@@ -20,7 +20,7 @@ if not os.path.exists(CHROMIUM):
 
 from playwright.sync_api import expect  # noqa: E402
 
-from branches.meetings import MeetingKind  # noqa: E402
+from branches.models import MeetingKind  # noqa: E402
 from branches.schedule import schedule_meetings  # noqa: E402
 from portal.publishing import NoticePage  # noqa: E402
 from tests.alliance.test_minutes import _published, al  # noqa: E402, F401 (fixture)

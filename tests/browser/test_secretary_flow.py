@@ -16,7 +16,7 @@ import icalendar  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
-from branches.meetings import Meeting  # noqa: E402
+from branches.models import Meeting  # noqa: E402
 from portal.publishing import NoticePage  # noqa: E402
 
 pytestmark = [

@@ -57,7 +57,7 @@ def _meeting_b(tree, members):
 
     from django.utils import timezone
 
-    from branches.meetings import MeetingKind
+    from branches.models import MeetingKind
     from branches.schedule import schedule_meetings
 
     (meeting,) = schedule_meetings(

@@ -263,7 +263,7 @@ def test_generator_at_a_tiny_seed_like_scale(db):
 
 
 def test_demo_publications_and_meetings(small_demo):
-    from branches.meetings import Attendance, Meeting, MeetingKind
+    from branches.models import Attendance, Meeting, MeetingKind
     from portal.publishing import NoticeBoardPage, NoticePage, PublicationPage
 
     board = NoticeBoardPage.objects.get()

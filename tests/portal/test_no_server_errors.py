@@ -98,8 +98,7 @@ def world(tree, users, members):
         Resource,
     )
     from branches import demo
-    from branches.meetings import Meeting
-    from branches.models import CentralHousehold, HouseholdVisit, Resident
+    from branches.models import CentralHousehold, HouseholdVisit, Meeting, Resident
     from portal.audit import audit_record
     from portal.models import AuditEntry, CalendarToken
     from portal.publishing import NoticeBoardPage, NoticePage

@@ -29,7 +29,7 @@ from django.utils import timezone
 from alliance import minutes as minutes_svc
 from alliance.meetings import TOKEN_PURPOSE
 from alliance.pdf import minutes_pdf
-from branches.meetings import MeetingKind
+from branches.models import MeetingKind
 from branches.schedule import schedule_meetings
 from portal import codes
 from portal.checks import check_public_base_url, refuse_unsafe_keys

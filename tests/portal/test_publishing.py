@@ -280,10 +280,10 @@ def _receipt_rows(body):
 
 
 def test_receipt_report_per_branch_and_scope(client, tree, users, members, board):
-    from portal.services import record_notice_read
+    from portal.publishing import notice_read_record
 
     notice = publish(board, NoticePage(title="请全体党员确认", requires_receipt=True))
-    record_notice_read(notice=notice, user=users.member, confirm=True)
+    notice_read_record(notice=notice, user=users.member, confirm=True)
     url = f"/admin/receipts/{notice.pk}/"
 
     client.force_login(users.district)

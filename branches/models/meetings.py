@@ -11,7 +11,8 @@ from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.models import Orderable
 
-from branches.models import BuildingGroupPage, GridBranchPage, Member
+from branches.models.people import Member
+from branches.models.tree import BuildingGroupPage, GridBranchPage
 from portal import uploads
 from portal.models import CalendarSequence
 from portal.uploads import PrivateFileField
