@@ -110,7 +110,7 @@ def demo_publishing(*, district, branch, now) -> None:
     pinned notice asking for a read receipt, one activity next week, one notice
     that goes live tomorrow) and a year of the branch's 三会一课."""
     from branches.models import MeetingKind
-    from branches.schedule import record_attendance, schedule_meetings
+    from branches.schedule import attendance_record, meeting_schedule
     from portal.publishing import ActivityPage, NewsPage, NoticeBoardPage, NoticePage
 
     def text(value):
@@ -208,7 +208,7 @@ def demo_publishing(*, district, branch, now) -> None:
         ),
     ]
     for kind, title, rule, grp, public in plans:
-        meetings = schedule_meetings(
+        meetings = meeting_schedule(
             branch=branch,
             group=grp,
             kind=kind,
@@ -229,7 +229,7 @@ def demo_publishing(*, district, branch, now) -> None:
                     rows[a.member_id] = ("absent", "")
                 else:
                     rows[a.member_id] = ("present", "")
-            record_attendance(meeting, rows)
+            attendance_record(meeting=meeting, rows=rows)
             if i % 4 != 3:  # a few without minutes, so the overdue list has something
                 meeting.minutes = "会议传达学习了上级文件精神，研究部署了网格服务工作。"
                 meeting.save(update_fields=["minutes"])

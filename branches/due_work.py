@@ -1,6 +1,6 @@
 """What the branches app does when the scheduled work runs (portal/scheduling.py)."""
 
-from branches.schedule import send_due_reminders
+from branches.schedule import reminders_send_due
 from portal.scheduling import due_work
 
-due_work(send_due_reminders)  # meeting reminders, once per meeting and member
+due_work(reminders_send_due)  # meeting reminders, once per meeting and member

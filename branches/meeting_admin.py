@@ -39,7 +39,7 @@ from branches.admin_base import (
 )
 from branches.forms import PrivateRecordForm
 from branches.models import Attendance, Meeting, MeetingKind, MeetingPhoto
-from branches.schedule import cancel_meeting, occurrences, record_attendance, schedule_meetings
+from branches.schedule import attendance_record, meeting_cancel, meeting_schedule, occurrences
 from portal.roles import can_access
 from portal.uploads import private_file_response
 
@@ -124,7 +124,7 @@ class MeetingForm(RepeatFields, PrivateRecordForm):
         if self.instance.pk:
             return super().save(commit)
         data = self.cleaned_data
-        meetings = schedule_meetings(
+        meetings = meeting_schedule(
             branch=data["branch"],
             group=data.get("group"),
             kind=data["kind"],
@@ -289,7 +289,7 @@ def attendance_view(request, pk):
             for a in rows
         }
         try:
-            changed = record_attendance(meeting, data, by=request.user)
+            changed = attendance_record(meeting=meeting, rows=data, by=request.user)
         except ValidationError as error:
             errors = error.message_dict
             for a in rows:  # show what was entered, not what is stored
@@ -330,7 +330,7 @@ def cancel_view(request, pk):
         messages.info(request, _("This meeting is already cancelled."))
         return redirect(index_url)
     if request.method == "POST":
-        cancel_meeting(meeting, by=request.user)
+        meeting_cancel(meeting=meeting, by=request.user)
         messages.success(
             request,
             _("“%(title)s” on %(when)s is cancelled.")

@@ -101,7 +101,7 @@ def default_invitees(*, branch, kind, group=None):
 
 
 @transaction.atomic
-def schedule_meetings(
+def meeting_schedule(
     *,
     branch,
     kind,
@@ -151,7 +151,7 @@ def schedule_meetings(
         [Attendance(meeting=m, member=member) for m in meetings for member in invitees]
     )
     for meeting in meetings:
-        schedule_reminder(meeting)
+        reminder_schedule(meeting=meeting)
     return meetings
 
 
@@ -159,13 +159,13 @@ def reminder_time(meeting) -> dt.datetime:
     return meeting.starts_at - dt.timedelta(hours=settings.TONGXIN_MEETING_REMINDER_HOURS)
 
 
-def schedule_reminder(meeting) -> None:
+def reminder_schedule(*, meeting) -> None:
     if not meeting.is_cancelled and meeting.starts_at > timezone.now():
         run_at(reminder_time(meeting))
 
 
 @transaction.atomic
-def cancel_meeting(meeting, *, by=None) -> Meeting:
+def meeting_cancel(*, meeting, by=None) -> Meeting:
     """Cancelled meetings stay (calendars show them as cancelled)."""
     meeting.status = Meeting.Status.CANCELLED
     meeting.save()
@@ -173,7 +173,7 @@ def cancel_meeting(meeting, *, by=None) -> Meeting:
 
 
 @transaction.atomic
-def record_attendance(meeting, rows: dict, *, by=None) -> int:
+def attendance_record(*, meeting, rows: dict, by=None) -> int:
     """``rows``: {member_id: (status, reason)} for invited members. Leave needs a
     reason. Validates every row before writing any."""
     invited = {a.member_id: a for a in meeting.attendances.select_for_update()}
@@ -199,7 +199,7 @@ def record_attendance(meeting, rows: dict, *, by=None) -> int:
     return len(changed)
 
 
-def send_due_reminders(now=None) -> int:
+def reminders_send_due(*, now=None) -> int:
     """Remind the invitees (with an account) of meetings starting within the
     reminder window. At most once per member and meeting, however many times
     this runs: the (meeting, member) row is written with the message in the

@@ -173,7 +173,7 @@ def district_workflow() -> Workflow:
 
 
 @transaction.atomic
-def ensure_notice_board(board: Page) -> None:
+def notice_board_setup(*, board: Page) -> None:
     """Idempotent: the proposers' add right on the board and the workflow."""
     add = Permission.objects.get(content_type__app_label="wagtailcore", codename="add_page")
     for role in BOARD_PROPOSERS:

@@ -15,9 +15,9 @@ from portal.scheduling import run_at
 def board_created(sender, instance, created, raw=False, **kwargs):
     """The board's proposers and approval workflow, in the same transaction."""
     if created and not raw:
-        from portal.services import ensure_notice_board
+        from portal.services import notice_board_setup
 
-        ensure_notice_board(instance)
+        notice_board_setup(board=instance)
 
 
 @receiver(post_save, sender=Revision)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from branches.models import MeetingKind
-from branches.schedule import cancel_meeting, schedule_meetings
+from branches.schedule import meeting_cancel, meeting_schedule
 from portal.models import CalendarToken
 from portal.publishing import ActivityPage
 from tests.factories import add_page, make_member, publish
@@ -30,7 +30,7 @@ def at(days, hour=19, minute=30):
 def meeting(branch, title, *, days=7, public=False, invitees=None, hour=19, minute=30, **kw):
     kw.setdefault("kind", MeetingKind.PARTY_DAY)
     kw.setdefault("place", "党群服务中心")
-    (made,) = schedule_meetings(
+    (made,) = meeting_schedule(
         branch=branch,
         title=title,
         starts_at=at(days, hour, minute),
@@ -196,7 +196,7 @@ def test_editing_an_activity_keeps_its_uid_and_raises_its_sequence(client, tree)
 def test_a_cancelled_meeting_stays_in_the_feeds_as_cancelled(client, tree, users, token):
     party_day = meeting(tree.branch_a, "主题党日", public=True)
     uid = f"meeting-{party_day.pk}@tongxin"
-    cancel_meeting(party_day)
+    meeting_cancel(meeting=party_day)
 
     for url in (unit_ics_url(tree.branch_a), feed_url(token.token)):
         event = events(get_calendar(client, url)[0])[uid]
@@ -305,7 +305,7 @@ def test_calendar_page_without_events(client, tree):
 def test_calendar_page_lists_upcoming_public_events_by_day(client, tree):
     meeting(tree.branch_a, "主题党日", public=True, days=2)
     cancelled = meeting(tree.branch_a, "取消的党课", public=True, days=2, hour=9)
-    cancel_meeting(cancelled)
+    meeting_cancel(meeting=cancelled)
     meeting(tree.branch_a, "支委会", kind=MeetingKind.COMMITTEE, days=2)
     planting = activity(tree.branch_a, "植树活动", days=4)
     meeting(tree.branch_a, "两个月后", public=True, days=90)

@@ -12,11 +12,11 @@ from django.core.exceptions import ValidationError
 
 from branches.models import Attendance, Meeting, MeetingKind, MeetingReminder, PartyPost
 from branches.schedule import (
-    cancel_meeting,
+    attendance_record,
+    meeting_cancel,
+    meeting_schedule,
     occurrences,
-    record_attendance,
-    schedule_meetings,
-    send_due_reminders,
+    reminders_send_due,
 )
 from portal.models import InboxMessage
 from portal.publishing import NoticePage
@@ -102,7 +102,7 @@ def branch_members(tree):
 
 def assembly(tree, starts_at):
     """A two-hour branch assembly of branch A (every member invited)."""
-    return schedule_meetings(
+    return meeting_schedule(
         branch=tree.branch_a,
         kind=MeetingKind.ASSEMBLY,
         title="支部党员大会",
@@ -117,7 +117,7 @@ def invited(meeting):
 
 
 def test_recurring_group_meeting_invites_the_group(tree, branch_members):
-    meetings = schedule_meetings(
+    meetings = meeting_schedule(
         branch=tree.branch_a,
         group=tree.group_a,
         kind=MeetingKind.GROUP,
@@ -137,7 +137,7 @@ def test_recurring_group_meeting_invites_the_group(tree, branch_members):
 
 
 def test_committee_meeting_invites_the_committee(tree, branch_members):
-    (meeting,) = schedule_meetings(
+    (meeting,) = meeting_schedule(
         branch=tree.branch_a,
         kind=MeetingKind.COMMITTEE,
         title="支委会",
@@ -156,7 +156,7 @@ def test_assembly_invites_every_member_of_the_branch(tree, branch_members):
 def test_group_meeting_needs_a_group_of_the_branch(tree, branch_members):
     for group in (None, tree.group_b):
         with pytest.raises(ValidationError):
-            schedule_meetings(
+            meeting_schedule(
                 branch=tree.branch_a,
                 group=group,
                 kind=MeetingKind.GROUP,
@@ -170,7 +170,7 @@ def test_group_meeting_needs_a_group_of_the_branch(tree, branch_members):
 
 
 def test_moving_or_cancelling_raises_the_sequence(tree, branch_members):
-    (meeting,) = schedule_meetings(
+    (meeting,) = meeting_schedule(
         branch=tree.branch_a,
         kind=MeetingKind.LECTURE,
         title="党课",
@@ -186,7 +186,7 @@ def test_moving_or_cancelling_raises_the_sequence(tree, branch_members):
     meeting.ends_at += dt.timedelta(days=1)
     meeting.save()
     assert meeting.sequence == 1
-    cancel_meeting(meeting)
+    meeting_cancel(meeting=meeting)
     meeting.refresh_from_db()
     assert meeting.sequence == 2 and meeting.is_cancelled
 
@@ -196,13 +196,13 @@ def test_attendance_needs_a_reason_for_leave_and_saves_all_or_nothing(tree, bran
     m = branch_members
     bad = {m["group"].pk: ("present", ""), m["plain"].pk: ("leave", " ")}
     with pytest.raises(ValidationError):
-        record_attendance(meeting, bad)
+        attendance_record(meeting=meeting, rows=bad)
     assert set(meeting.attendances.values_list("status", flat=True)) == {"invited"}
     with pytest.raises(ValidationError):
-        record_attendance(meeting, {m["other"].pk: ("present", "")})
+        attendance_record(meeting=meeting, rows={m["other"].pk: ("present", "")})
     good = {m["group"].pk: ("present", ""), m["plain"].pk: ("leave", "出差")}
-    assert record_attendance(meeting, good) == 2
-    assert record_attendance(meeting, good) == 0
+    assert attendance_record(meeting=meeting, rows=good) == 2
+    assert attendance_record(meeting=meeting, rows=good) == 0
     assert Attendance.objects.get(meeting=meeting, member=m["plain"]).reason == "出差"
 
 
@@ -227,13 +227,13 @@ def test_reminders_go_out_once_a_day_before(
     start = local(2027, 3, 1, 19, 30)
     with time_machine.travel(local(2027, 2, 27, 12, 0), tick=False):
         (meeting,) = assembly(tree, start)
-        assert send_due_reminders() == 0  # 55 hours ahead: too early
+        assert reminders_send_due() == 0  # 55 hours ahead: too early
     with (
         time_machine.travel(local(2027, 2, 28, 20, 0), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        assert send_due_reminders() == 2  # the two members with accounts
-        assert send_due_reminders() == 0  # the task ran twice: nobody twice
+        assert reminders_send_due() == 2  # the two members with accounts
+        assert reminders_send_due() == 0  # the task ran twice: nobody twice
     assert MeetingReminder.objects.filter(meeting=meeting).count() == 2
     assert InboxMessage.objects.filter(user=reminded["group"]).count() == 1
     assert sorted(m.to[0] for m in mail.outbox) == ["group@example.com", "plain@example.com"]
@@ -243,8 +243,8 @@ def test_reminders_go_out_once_a_day_before(
 def test_no_reminder_for_a_cancelled_meeting(tree, branch_members, reminded):
     with time_machine.travel(local(2027, 2, 27, 12, 0), tick=False):
         (meeting,) = assembly(tree, local(2027, 2, 28, 9, 0))
-        cancel_meeting(meeting)
-        assert send_due_reminders() == 0
+        meeting_cancel(meeting=meeting)
+        assert reminders_send_due() == 0
 
 
 def test_worker_sends_reminders_when_due(

@@ -6,12 +6,12 @@ import datetime as dt
 from django.utils import timezone
 
 from branches.models import MeetingKind, MeetingPhoto
-from branches.schedule import schedule_meetings
+from branches.schedule import meeting_schedule
 from tests.uploads_support import assert_private, attach, jpeg_with_gps
 
 
 def test_meeting_photos_only_for_those_who_see_the_meeting(client, tree, users):
-    (meeting, *_rest) = schedule_meetings(
+    (meeting, *_rest) = meeting_schedule(
         branch=tree.branch_a,
         kind=MeetingKind.ASSEMBLY,
         title="支部党员大会",

@@ -21,7 +21,7 @@ if not os.path.exists(CHROMIUM):
 from playwright.sync_api import expect  # noqa: E402
 
 from branches.models import MeetingKind  # noqa: E402
-from branches.schedule import schedule_meetings  # noqa: E402
+from branches.schedule import meeting_schedule  # noqa: E402
 from portal.publishing import NoticePage  # noqa: E402
 from tests.alliance.test_minutes import _published, al  # noqa: E402, F401 (fixture)
 from tests.factories import make_duty, make_shift, publish  # noqa: E402
@@ -296,7 +296,7 @@ def test_secretary_signs_in_with_totp_members_meeting_and_site(
     journey, viewport, tree, users, members
 ):
     starts = timezone.localtime().replace(hour=19, minute=30, second=0, microsecond=0)
-    schedule_meetings(
+    meeting_schedule(
         branch=tree.branch_a,
         kind=MeetingKind.ASSEMBLY,
         title="第四季度支部党员大会",

@@ -58,9 +58,9 @@ def _meeting_b(tree, members):
     from django.utils import timezone
 
     from branches.models import MeetingKind
-    from branches.schedule import schedule_meetings
+    from branches.schedule import meeting_schedule
 
-    (meeting,) = schedule_meetings(
+    (meeting,) = meeting_schedule(
         branch=tree.branch_b,
         kind=MeetingKind.ASSEMBLY,
         title="光明路支部党员大会",

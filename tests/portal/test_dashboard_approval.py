@@ -5,14 +5,14 @@ says that; nobody else can act through the same address."""
 import pytest
 
 from portal.publishing import NoticeBoardPage, NoticePage
-from portal.services import ensure_notice_board
+from portal.services import notice_board_setup
 from tests.factories import add_page
 
 
 @pytest.fixture
 def in_review(tree, users):
     board = add_page(tree.district, NoticeBoardPage(title="区级通知公告", slug="notices"))
-    ensure_notice_board(board)
+    notice_board_setup(board=board)
     notice = NoticePage(title="全区统一开展主题党日", owner=users.secretary, live=False)
     board.add_child(instance=notice)
     notice.save_revision(user=users.secretary)

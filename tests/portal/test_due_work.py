@@ -9,7 +9,7 @@ def test_each_apps_due_work_is_registered_once_in_app_order():
     assert names == [
         "portal.due_work.publish_scheduled_pages",
         "portal.notify.deliver_pending",
-        "branches.schedule.send_due_reminders",
+        "branches.schedule.reminders_send_due",
         "volunteers.services.auto_check_out",
         "volunteers.dispatch.offers_expire",
         "alliance.followup.remind_overdue",

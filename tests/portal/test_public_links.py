@@ -30,7 +30,7 @@ from alliance import minutes as minutes_svc
 from alliance.meetings import TOKEN_PURPOSE
 from alliance.pdf import minutes_pdf
 from branches.models import MeetingKind
-from branches.schedule import schedule_meetings
+from branches.schedule import meeting_schedule
 from portal import codes
 from portal.checks import check_public_base_url, refuse_unsafe_keys
 from portal.models import CalendarToken, InboxMessage
@@ -213,12 +213,12 @@ def test_the_inbox_escapes_text_and_links_only_this_sites_addresses(client, user
 def test_the_wagtail_approval_email_links_to_the_public_site(
     tree, users, settings, django_capture_on_commit_callbacks
 ):
-    from portal.services import ensure_notice_board
+    from portal.services import notice_board_setup
 
     settings.PUBLIC_BASE_URL = settings.WAGTAILADMIN_BASE_URL = BASE  # as base.py sets both
     call_command("migrate", verbosity=0)  # what `make run` and a deploy run
     board = add_page(tree.district, NoticeBoardPage(title="区级通知公告", slug="notices"))
-    ensure_notice_board(board)
+    notice_board_setup(board=board)
     users.secretary.email = "secretary@example.org"
     users.secretary.save(update_fields=["email"])
     notice = NoticePage(title="全区统一开展主题党日", owner=users.secretary, live=False)
@@ -243,7 +243,7 @@ def test_the_wagtail_approval_email_links_to_the_public_site(
 
 def test_calendar_feeds_and_the_calendar_address_use_the_public_site(client, tree, users, public):
     starts_at = timezone.now().replace(microsecond=0) + dt.timedelta(days=7)
-    schedule_meetings(
+    meeting_schedule(
         branch=tree.branch_a,
         title="主题党日",
         starts_at=starts_at,

@@ -217,9 +217,9 @@ def test_secretary_publishes_in_own_branch_only(tree, users):
 def test_board_proposals_need_district_approval(
     tree, users, board, django_capture_on_commit_callbacks
 ):
-    from portal.services import ensure_notice_board
+    from portal.services import notice_board_setup
 
-    ensure_notice_board(board)
+    notice_board_setup(board=board)
     perms = board.permissions_for_user(users.secretary)
     assert perms.can_add_subpage() and not perms.can_publish_subpage()
     assert board.get_workflow().name == DISTRICT_WORKFLOW
