@@ -3,7 +3,7 @@
 same UID and SEQUENCE as the meeting's own invitation file, cancelled ones as
 STATUS:CANCELLED. One query however many meetings."""
 
-from alliance.meetings import calendar_item
+from alliance.meetings.calendar import calendar_item
 from alliance.models import JointMeeting
 from portal.calendars import MAX_EVENTS, personal_source
 

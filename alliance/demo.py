@@ -5,41 +5,33 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from alliance.action_items.services import action_progress
+from alliance.meetings.services import meeting_convene
+from alliance.minutes.services import (
+    minutes_approve,
+    minutes_circulate,
+    minutes_publish,
+    minutes_save,
+    minutes_start,
+)
+from alliance.models import (
+    AgendaItem,
+    Agreement,
+    Alliance,
+    Invitation,
+    JointMeeting,
+    Need,
+    Partner,
+    PartnerContact,
+    Resource,
+)
 from branches.demo import demo_step
 
 
-@demo_step
-def demo_alliance(*, branch, now) -> None:
-    """The first branch's co-building alliance: a school (the demo partner
-    account is its contact) and a hospital, an agreement, a resource and a need;
-    last month's joint meeting with published minutes and an action item the
-    school has reported progress on; next month's meeting, which carries it."""
-    from alliance.meetings import meeting_convene
-    from alliance.minutes import (
-        action_progress,
-        minutes_approve,
-        minutes_circulate,
-        minutes_publish,
-        minutes_save,
-        minutes_start,
-    )
-    from alliance.models import (
-        AgendaItem,
-        Agreement,
-        Alliance,
-        Invitation,
-        JointMeeting,
-        Need,
-        Partner,
-        PartnerContact,
-        Resource,
-    )
-
-    User = get_user_model()
-    secretary, partner_user = (
-        User.objects.get(username="secretary"),
-        User.objects.get(username="partner"),
-    )
+def _partners(branch, *, secretary, partner_user, today):
+    """A school (the demo partner account is its contact) and a hospital
+    co-building with ``branch``; the school's agreement and resource, and the
+    branch's need. Returns the school and the hospital."""
     school = Partner.objects.create(
         name="阳光实验小学", kind=Partner.Kind.SCHOOL, intro="与社区共建“四点半课堂”。"
     )
@@ -47,7 +39,6 @@ def demo_alliance(*, branch, now) -> None:
     PartnerContact.objects.create(partner=school, user=partner_user, name="共建单位联络人")
     hospital = Partner.objects.create(name="区人民医院", kind=Partner.Kind.OTHER)
     hospital.branches.add(branch)
-    today = timezone.localdate(now)
     Agreement.objects.create(
         partner=school, title="党建共建协议（2026—2027）", starts_on=today.replace(month=1, day=1),
         ends_on=today.replace(year=today.year + 1, month=12, day=31),
@@ -60,9 +51,12 @@ def demo_alliance(*, branch, now) -> None:
         title="社区老年活动场地不足", kind="venue", branch=branch, raised_by=secretary,
         description="老年人周末健身缺少场地。",
     )  # fmt: skip
-    alliance = Alliance.objects.create(name=f"{branch.title}党建共建联盟", unit=branch.get_parent())
-    alliance.branches.add(branch)
-    alliance.partners.add(school, hospital)
+    return school, hospital
+
+
+def _held_meeting(alliance, *, school, secretary, partner_user, now, today) -> None:
+    """Last month's joint meeting, its published minutes and an action item the
+    school has reported progress on."""
     start = (timezone.localtime(now) - timedelta(days=20)).replace(hour=14, minute=30, second=0)
     held = JointMeeting.objects.create(
         alliance=alliance, title="第三季度党建联席会议", starts_at=start,
@@ -88,6 +82,30 @@ def demo_alliance(*, branch, now) -> None:
     action_progress(
         action=held.actions.get(), by=partner_user, note="排班表初稿已完成，正征求家长意见。"
     )
+
+
+@demo_step
+def demo_alliance(*, branch, now) -> None:
+    """The first branch's co-building alliance: a school (the demo partner
+    account is its contact) and a hospital, an agreement, a resource and a need;
+    last month's joint meeting with published minutes and an action item the
+    school has reported progress on; next month's meeting, which carries it."""
+    User = get_user_model()
+    secretary, partner_user = (
+        User.objects.get(username="secretary"),
+        User.objects.get(username="partner"),
+    )
+    today = timezone.localdate(now)
+    school, hospital = _partners(
+        branch, secretary=secretary, partner_user=partner_user, today=today
+    )
+    alliance = Alliance.objects.create(name=f"{branch.title}党建共建联盟", unit=branch.get_parent())
+    alliance.branches.add(branch)
+    alliance.partners.add(school, hospital)
+    _held_meeting(
+        alliance, school=school, secretary=secretary, partner_user=partner_user, now=now,
+        today=today,
+    )  # fmt: skip
     upcoming = (timezone.localtime(now) + timedelta(days=25)).replace(
         hour=14, minute=30, second=0, microsecond=0
     )
@@ -97,6 +115,3 @@ def demo_alliance(*, branch, now) -> None:
         proposals_until=upcoming - timedelta(days=3), quorum=2, partners=[school, hospital],
         members=[User.objects.get(username="member")],
     )  # fmt: skip
-
-
-# --- Demo accounts ---------------------------------------------------------------------------

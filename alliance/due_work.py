@@ -1,6 +1,6 @@
 """What the alliance app does when the scheduled work runs (portal/scheduling.py)."""
 
-from alliance.followup import remind_overdue
+from alliance.action_items.reminders import overdue_actions_remind
 from portal.scheduling import due_work
 
-due_work(remind_overdue)  # overdue action items, once a day each
+due_work(overdue_actions_remind)  # overdue action items, once a day each

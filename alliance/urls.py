@@ -1,10 +1,13 @@
-"""The alliance's pages: partners and the three lists, joint meetings, minutes
-and action items (each module keeps its own URL list)."""
+"""The alliance's pages: partner units, the three lists, joint meetings,
+minutes, and action items with the follow-up board (each sub-package keeps its
+own URL list in its ``urls.py``)."""
 
-from alliance import meeting_views, minutes_views, partner_views
+from django.urls import include, path
 
 urlpatterns = [
-    *partner_views.urlpatterns,
-    *meeting_views.urlpatterns,
-    *minutes_views.urlpatterns,
+    path("", include("alliance.partners.urls")),
+    path("", include("alliance.lists.urls")),
+    path("", include("alliance.meetings.urls")),
+    path("", include("alliance.minutes.urls")),
+    path("", include("alliance.action_items.urls")),
 ]

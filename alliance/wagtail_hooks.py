@@ -1,3 +1,3 @@
-"""The alliance in the admin: each module registers its own viewsets and views."""
+"""The alliance in the admin: each sub-package registers its own viewsets and views."""
 
-from alliance import partner_admin  # noqa: F401
+from alliance.partners import admin as partners_admin  # noqa: F401

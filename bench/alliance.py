@@ -74,7 +74,7 @@ def make_meeting(run: str):
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from alliance import minutes as svc
+    from alliance.minutes import services as svc
     from alliance.models import (
         ActionItem,
         AgendaItem,
@@ -212,11 +212,12 @@ def time_calls(fn, runs):
 def pdf_benchmark(minutes, runs):
     from reportlab.platypus import Paragraph
 
-    from alliance import minutes as svc
-    from alliance.pdf import agenda_pdf, minutes_pdf
+    from alliance.meetings.pdf import agenda_pdf
+    from alliance.minutes.pdf import minutes_pdf
+    from alliance.minutes.versions import minutes_verify_url
     from portal.pdf import render, styles
 
-    url = svc.minutes_verify_url(minutes)
+    url = minutes_verify_url(minutes)
     rows = []
     times, pdf = time_calls(lambda: minutes_pdf(minutes, url), runs)
     Path("/tmp/bench-minutes.pdf").write_bytes(pdf)

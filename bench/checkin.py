@@ -429,8 +429,8 @@ def credited_user(*, run, branch, services, year, now):
     from django.contrib.auth.hashers import make_password
     from django.utils import timezone
 
+    from volunteers.duties.services import credit_post
     from volunteers.models import CheckIn, Duty, Shift
-    from volunteers.services import credit_post
 
     user = get_user_model().objects.create(
         username=f"bench-{run}-cert{services}", first_name="王志愿", password=make_password(None)

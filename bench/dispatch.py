@@ -357,7 +357,7 @@ def ranking_benchmark(*, calls, now) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from volunteers.matching import rank_candidates
+    from volunteers.dispatch.matching import rank_candidates
     from volunteers.models import ServiceRequest
 
     requests = ensure_requests(now=now)
@@ -470,10 +470,11 @@ def database_part(args) -> None:
 
 
 def dispatch_ready() -> bool:
-    text = ROOT / "volunteers" / "dispatch.py"
-    if not text.exists():
+    package = ROOT / "volunteers" / "dispatch"
+    texts = [package / "services.py", package / "task_services.py"]
+    if not all(text.exists() for text in texts):
         return False
-    source = text.read_text()
+    source = "".join(text.read_text() for text in texts)
     return "def offers_send(" in source and "def offer_accept(" in source
 
 
@@ -487,8 +488,8 @@ def accept_benchmark(*, threads, now) -> dict:
     from django.db import connection, connections
     from django.db.models import Count, Q
 
-    from volunteers import dispatch
-    from volunteers.matching import rank_candidates
+    from volunteers.dispatch import services, task_services
+    from volunteers.dispatch.matching import rank_candidates
     from volunteers.models import Offer, ServiceRequest
 
     requests = ensure_requests(now=now)
@@ -517,7 +518,7 @@ def accept_benchmark(*, threads, now) -> dict:
         ][:OFFERS_PER_REQUEST]
         taken.update(c.user_id for c in candidates)
         users = get_user_model().objects.in_bulk([c.user_id for c in candidates])
-        dispatch.offers_send(request=request, users=[users[c.user_id] for c in candidates])
+        services.offers_send(request=request, users=[users[c.user_id] for c in candidates])
         offers.extend(
             Offer.objects.filter(request=request, status=Offer.Status.OFFERED).select_related(
                 "user"
@@ -541,7 +542,7 @@ def accept_benchmark(*, threads, now) -> dict:
                     return
                 start = time.perf_counter()
                 try:
-                    dispatch.offer_accept(offer=offer, user=offer.user)
+                    task_services.offer_accept(offer=offer, user=offer.user)
                     ok = True
                 except Exception as error:  # noqa: BLE001 - a full request refuses
                     ok = False
@@ -653,7 +654,7 @@ def ranking_lines(result) -> list[str]:
 
 def accept_lines(accepts) -> list[str]:
     if accepts is None:
-        return ["skipped: volunteers/dispatch.py has no offers_send/offer_accept yet"]
+        return ["skipped: volunteers/dispatch/ has no offers_send/offer_accept yet"]
     ok = accepts["exact"] == ACCEPT_REQUESTS and not accepts["error_count"]
     return [
         f"{'offers':>6} {'accepted':>8} {'refused':>7} {'wall s':>7} {'attempts/s':>10} "

@@ -3,14 +3,17 @@ from DESIGN.md (8 / 104 / 685 / 2,009 grids, 125 dedicated grids, ~200,000
 households, ~20,000 members) that benchmarks use.
 
 Both scales go through one generator. Everything is deterministic for a given
-seed (``random.Random(seed)``) and written with bulk inserts: Wagtail pages are
-placed in the tree by computing their treebeard paths here (base-36, step 4)
-and inserting the ``wagtailcore_page`` rows with ``bulk_create`` and then the
-subclass rows with ``_insert`` (``bulk_create`` refuses multi-table models).
-Each page also gets one published revision, as if it had been published in the
-editor. Private fields are encrypted and hashed by their model fields on insert
-(``EncryptedTextField.get_prep_value`` and ``KeyedHashField.pre_save`` both run
-inside Django's insert compiler).
+seed (``random.Random(seed)``) and written with bulk inserts: the plan (branches/demo_plan.py), then the tree's pages
+(branches/demo_tree.py: Wagtail pages are placed in the tree by computing their
+treebeard paths, base-36, step 4, and inserting the ``wagtailcore_page`` rows
+with ``bulk_create`` and then the subclass rows with ``_insert``, as
+``bulk_create`` refuses multi-table models; each page also gets one published
+revision, as if it had been published in the editor), then the private records
+(branches/demo_records.py: private fields are encrypted and hashed by their
+model fields on insert, as ``EncryptedTextField.get_prep_value`` and
+``KeyedHashField.pre_save`` both run inside Django's insert compiler). This
+module then adds the demo accounts, the publications and meetings, and what
+each app's ``demo.py`` adds.
 """
 
 from __future__ import annotations
@@ -24,13 +27,15 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
-from branches.demo_tree import (
-    Result,
-    Scale,
-    Timer,
-    build_district,
-    plan_counts,
+from branches.demo_plan import Numbers, Scale, plan_counts
+from branches.demo_records import (
+    central_households_choose,
+    homes_plan,
+    members_plan,
+    records_insert,
+    residents_plan,
 )
+from branches.demo_tree import DemoDistrict, Result, Timer, district_page_add, tree_pages_add
 from branches.models import (
     BuildingGroupPage,
     CentralHousehold,
@@ -83,6 +88,20 @@ def load(scale: Scale, seed: int = 1, out=None) -> Result:
     return result
 
 
+def build_district(scale: Scale, rng: random.Random, now, timer: Timer) -> DemoDistrict:
+    """The district page, the tree and its private records, inserted; the steps
+    in this order, each drawing from the one random source."""
+    d = DemoDistrict(scale=scale, rng=rng, numbers=Numbers(rng), now=now, timer=timer)
+    district_page_add(d)
+    tree_pages_add(d)
+    homes_plan(d)
+    members_plan(d)
+    central_households_choose(d)
+    residents_plan(d)
+    records_insert(d)
+    return d
+
+
 # --- What the other apps add --------------------------------------------------------------
 # Each app's demo.py registers ``step(*, branch, now)`` functions with ``demo_step``;
 # they run after the tree, the demo accounts and the branch's publications and
@@ -109,12 +128,16 @@ def demo_publishing(*, district, branch, now) -> None:
     """A district notice board, a few items at district and branch level (one
     pinned notice asking for a read receipt, one activity next week, one notice
     that goes live tomorrow) and a year of the branch's 三会一课."""
-    from branches.models import MeetingKind
-    from branches.schedule import attendance_record, meeting_schedule
-    from portal.publishing import ActivityPage, NewsPage, NoticeBoardPage, NoticePage
+    _publications(district=district, branch=branch, now=now)
+    _meeting_year(branch=branch, now=now)
 
-    def text(value):
-        return [("text", f"<p>{value}</p>")]
+
+def _text(value):
+    return [("text", f"<p>{value}</p>")]
+
+
+def _publications(*, district, branch, now) -> None:
+    from portal.publishing import ActivityPage, NewsPage, NoticeBoardPage, NoticePage
 
     activity_start = timezone.localtime(now + timedelta(days=7)).replace(
         hour=9, minute=0, second=0, microsecond=0
@@ -130,7 +153,7 @@ def demo_publishing(*, district, branch, now) -> None:
                 pinned=True,
                 requires_receipt=True,
                 summary="各网格党支部于本月内组织党员到所在网格报到服务。",
-                body=text("请各支部书记于月底前报送服务情况。"),
+                body=_text("请各支部书记于月底前报送服务情况。"),
             ),
         ),
         (
@@ -138,7 +161,7 @@ def demo_publishing(*, district, branch, now) -> None:
             NewsPage(
                 title="示范区召开党建引领网格治理推进会",
                 summary="会议部署了下一阶段网格党建重点工作。",
-                body=text("会上，各网格交流了“居民点单、社区派单、党员接单”的经验。"),
+                body=_text("会上，各网格交流了“居民点单、社区派单、党员接单”的经验。"),
             ),
         ),
         (
@@ -146,7 +169,7 @@ def demo_publishing(*, district, branch, now) -> None:
             NoticePage(
                 title="本周六楼道清理志愿服务通知",
                 summary="请党员志愿者8:30在3号楼前集合。",
-                body=text("自带手套，物资由支部统一准备。"),
+                body=_text("自带手套，物资由支部统一准备。"),
             ),
         ),
         (
@@ -154,7 +177,7 @@ def demo_publishing(*, district, branch, now) -> None:
             NewsPage(
                 title="支部开展“微心愿”认领活动",
                 summary="党员认领困难群众微心愿12个。",
-                body=text("认领的微心愿将在两周内完成。"),
+                body=_text("认领的微心愿将在两周内完成。"),
             ),
         ),
         (
@@ -166,7 +189,7 @@ def demo_publishing(*, district, branch, now) -> None:
                 ends_at=activity_start + timedelta(hours=2),
                 capacity_note="限20人",
                 summary="为辖区高龄老人理发、量血压。",
-                body=text("欢迎党员和居民志愿者参加。"),
+                body=_text("欢迎党员和居民志愿者参加。"),
             ),
         ),
     ]
@@ -176,12 +199,19 @@ def demo_publishing(*, district, branch, now) -> None:
     later = NoticePage(
         title="下月主题党日活动安排",
         summary="下月主题党日将于月初举行。",
-        body=text("具体安排另行通知。"),
+        body=_text("具体安排另行通知。"),
         go_live_at=now + timedelta(days=1),
         live=False,
     )
     branch.add_child(instance=later)
     later.save_revision().publish()  # scheduled: the worker publishes it tomorrow
+
+
+def _meeting_year(*, branch, now) -> None:
+    """A year of the branch's 三会一课 (and its first group's meetings), with
+    attendance recorded and most minutes written."""
+    from branches.models import MeetingKind
+    from branches.schedule import attendance_record, meeting_schedule
 
     group = BuildingGroupPage.objects.child_of(branch).order_by("path").first()
     month_start = timezone.localtime(now).replace(

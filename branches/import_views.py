@@ -25,16 +25,12 @@ from wagtail.admin import messages
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from branches.importers import HOUSEHOLDS, MEMBERS, household_import, member_import
+from branches.household_import import HOUSEHOLDS, household_import
+from branches.member_import import MEMBERS, member_import
 from portal.crypto import decrypt, encrypt
-from portal.imports import (
-    IMPORT_KINDS,
-    MAX_FILE_BYTES,
-    MAX_ROWS,
-    ImportFileError,
-    import_example,
-    import_table_read,
-)
+from portal.imports.examples import import_example
+from portal.imports.kinds import IMPORT_KINDS
+from portal.imports.reading import MAX_FILE_BYTES, MAX_ROWS, ImportFileError, import_table_read
 from portal.roles import user_scope
 
 STAGING_DIR = "import-staging"
@@ -47,7 +43,10 @@ EXAMPLE_TYPES = {
 
 
 @dataclass(frozen=True)
-class ImportKind:
+class ImportPage:
+    """The admin pages of one import kind: its title, the permission it needs,
+    its importer (``portal.imports``) and the list it returns to."""
+
     kind: str
     label: str
     permission: str
@@ -56,14 +55,14 @@ class ImportKind:
 
 
 KINDS = {
-    MEMBERS: ImportKind(
+    MEMBERS: ImportPage(
         MEMBERS,
         gettext_lazy("Import party members"),
         "branches.add_member",
         member_import,
         "members:index",
     ),
-    HOUSEHOLDS: ImportKind(
+    HOUSEHOLDS: ImportPage(
         HOUSEHOLDS,
         gettext_lazy("Import households"),
         "branches.add_household",

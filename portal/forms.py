@@ -65,6 +65,15 @@ class LocalDateTimeInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format=format)
 
 
+class LocalDateInput(forms.DateInput):
+    """The phone's date picker (``<input type="date">``): shows and reads ``2026-06-30``."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None, format="%Y-%m-%d"):
+        super().__init__(attrs=attrs, format=format)
+
+
 def errors_onto(form, error: ValidationError) -> None:
     """A service's refusal onto the form: on its field where the form has one,
     else above the form."""

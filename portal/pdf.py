@@ -1,6 +1,6 @@
 """The PDF toolkit every printable document uses: the embedded CJK font, the
-paragraph styles, an A4 page with a title line and "page N of M", and a
-verification QR code drawn as vectors.
+paragraph styles, text as paragraph markup, an A4 page with a title line and
+"page N of M", and a verification QR code drawn as vectors.
 
 The font is WenQuanYi Micro Hei (TrueType outlines, Apache-2.0, shipped in
 ``portal/fonts``) and is embedded, so the Chinese shows on any machine and
@@ -11,6 +11,7 @@ and Noto/Source Han (PostScript outlines) do not load.
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import segno
 from django.utils import timezone
@@ -58,6 +59,11 @@ def styles() -> dict[str, ParagraphStyle]:
         ),
         "center": ParagraphStyle("center", parent=body, alignment=TA_CENTER),
     }
+
+
+def paragraph_text(value) -> str:
+    """A value as ``Paragraph`` markup: escaped, its line breaks kept (``None`` is "")."""
+    return escape(str(value or "")).replace("\n", "<br/>")
 
 
 class QRCode(Flowable):

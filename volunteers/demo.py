@@ -80,8 +80,8 @@ def demo_service_history(*, branch, now) -> None:
     """Six past Saturdays of a clean-up activity, served by the demo member and
     the branch's members with accounts: verified check-ins posted to the ledgers,
     so "我的志愿服务", the rankings and the reports have figures."""
+    from volunteers.duties.services import credit_post
     from volunteers.models import CheckIn, Duty, Shift, SignUp
-    from volunteers.services import credit_post
 
     duty = Duty.objects.create(
         branch=branch, kind=Duty.Kind.ACTIVITY, title="周末环境整治志愿服务", place="小区中心花园",
@@ -121,14 +121,8 @@ DEMO_OFFER_MINUTES = 24 * 60
 def demo_requests(*, branch, now) -> None:
     """Residents' requests in the first branch's grid, recorded by the demo grid
     worker: one waiting, one offered to the demo member, one done and reviewed."""
-    from volunteers.dispatch import (
-        offer_accept,
-        offers_send,
-        request_create,
-        request_review,
-        task_complete,
-        task_start,
-    )
+    from volunteers.dispatch.services import offers_send, request_create, request_review
+    from volunteers.dispatch.task_services import offer_accept, task_complete, task_start
     from volunteers.models import ServiceRequest
 
     User = get_user_model()

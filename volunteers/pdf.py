@@ -1,32 +1,41 @@
-"""Printable volunteer documents: the community registration slip (在职党员到社区
-报到证) and the service certificate (志愿服务证明) with its verification QR.
+"""Printable volunteer documents: the service certificate (志愿服务证明) with its
+verification QR, and a branch's monthly service report (志愿服务月报); and the
+paragraph styles and the date they share with the community registration slip
+(volunteers/registration/pdf.py).
 
-Both are built from the shared toolkit in ``portal.pdf`` (embedded CJK font,
+All are built from the shared toolkit in ``portal.pdf`` (embedded CJK font,
 A4 page, "page N of M" footer)."""
-
-from xml.sax.saxutils import escape
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
 
-from portal.masking import mask_address
-from portal.names import person_name
-from portal.pdf import FONT, RED, WIDTH, QRCode, register_fonts, render, rule, styles, table
+from portal.pdf import (
+    FONT,
+    RED,
+    WIDTH,
+    QRCode,
+    paragraph_text,
+    register_fonts,
+    render,
+    rule,
+    styles,
+    table,
+)
 from portal.templatetags.portal_tags import minutes_to_hours, one_decimal
 from volunteers.selectors import service_record
 
-# The A4 text width left by the toolkit's 18 mm margins.
 # Rows printed in a certificate's table of services; the rest are counted.
 CERTIFICATE_ROWS = 200
+SHADED = colors.HexColor("#f7eded")  # the label column of a document's tables
 
 
-def _styles() -> dict[str, ParagraphStyle]:
+def document_styles() -> dict[str, ParagraphStyle]:
+    """The toolkit's paragraph styles and those of the volunteer documents."""
     base = styles()
     return {
         **base,
@@ -54,17 +63,7 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _text(value) -> str:
-    """A value as paragraph markup: escaped, newlines kept."""
-    return escape(str(value or "")).replace("\n", "<br/>")
-
-
-def _person(user) -> str:
-    """How a person is named on a document: their member name, else their account name."""
-    return person_name(user)
-
-
-def _date(value) -> str:
+def long_date(value) -> str:
     """A date in the active locale's long form (``2025年3月1日``)."""
     if value is None:
         return ""
@@ -84,110 +83,7 @@ def _issuer() -> str:
     return district.title if district else ""
 
 
-def registration_slip_serial(registration) -> str:
-    """``BD-<year approved>-<id, six digits>``."""
-    when = registration.decided_at or registration.created_at or timezone.now()
-    return f"BD-{timezone.localtime(when).year}-{registration.pk:06d}"
-
-
-def registration_slip_pdf(registration) -> bytes:
-    """The community registration slip (在职党员到社区报到证) of an approved
-    registration: one A4 page for the member to print, sign and have stamped."""
-    s = _styles()
-    member = registration.member
-    community = registration.branch
-    grid = community.get_parent()
-    serial = registration_slip_serial(registration)
-
-    facts = [
-        (pgettext("person", "Name"), member.name),
-        (_("Home branch"), member.branch.title),
-        (_("Employer unit"), registration.employer or member.employer),
-        (_("Community branch registered with"), community.title),
-        (_("Grid of the community"), grid.title if grid else ""),
-        (_("Home address"), mask_address(registration.address)),
-        (_("What I can offer"), registration.skills),
-        (_("Approved on"), _date(registration.decided_at)),
-        (_("Approved by"), _person(registration.decided_by)),
-    ]
-    rows = [
-        [Paragraph(_text(label), s["label"]), Paragraph(_text(value), s["body"])]
-        for label, value in facts
-    ]
-    details = table(rows, col_widths=[48 * mm, WIDTH - 48 * mm], header=False)
-    details.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), FONT),
-                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f7eded")),
-                ("TOPPADDING", (0, 0), (-1, -1), 9),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 9),
-                ("LEFTPADDING", (0, 0), (-1, -1), 8),
-                ("BOX", (0, 0), (-1, -1), 1, colors.black),
-            ]
-        )
-    )
-
-    statement = _(
-        "Comrade %(name)s has registered with %(community)s as a Party member employed "
-        "elsewhere. The registration has been reviewed and approved by the community Party "
-        "organisation, and this slip is issued as proof."
-    ) % {"name": member.name, "community": community.title}
-
-    signature = Table(
-        [
-            [
-                Paragraph(_text(_("Signature of the member:")), s["body"]),
-                Paragraph(_text(_("Stamp of the community Party organisation:")), s["body"]),
-            ],
-            [
-                Paragraph(_text(_("Date signed:")), s["body"]),
-                Paragraph(_text(_("Date signed:")), s["body"]),
-            ],
-        ],
-        colWidths=[WIDTH / 2, WIDTH / 2],
-        rowHeights=[52 * mm, 12 * mm],
-    )
-    signature.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), FONT),
-                ("BOX", (0, 0), (-1, -1), 1, colors.black),
-                ("LINEBEFORE", (1, 0), (1, -1), 0.5, colors.grey),
-                ("VALIGN", (0, 0), (-1, 0), "TOP"),
-                ("VALIGN", (0, 1), (-1, 1), "BOTTOM"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 8),
-                ("TOPPADDING", (0, 0), (-1, -1), 8),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
-            ]
-        )
-    )
-
-    title = _("Community registration slip for Party members employed elsewhere")
-    flowables = [
-        Spacer(1, 6 * mm),
-        Paragraph(_text(title), s["doc_title"]),
-        rule(),
-        Spacer(1, 2 * mm),
-        Paragraph(_text(_("No. %(serial)s") % {"serial": serial}), s["serial"]),
-        Spacer(1, 6 * mm),
-        Paragraph(_text(statement), s["lead"]),
-        Spacer(1, 6 * mm),
-        details,
-        Spacer(1, 10 * mm),
-        signature,
-        Spacer(1, 5 * mm),
-        Paragraph(
-            _text(
-                _(
-                    "One copy is kept by the community Party organisation and one by the "
-                    "member. The address is masked to protect privacy."
-                )
-            ),
-            s["small"],
-        ),
-    ]
-    return render(flowables, title=title, footer=f"{title} · {serial}")
+# --- The service certificate (志愿服务证明) ---------------------------------------------------------
 
 
 def certificate_services(certificate, limit: int = CERTIFICATE_ROWS):
@@ -207,16 +103,46 @@ def certificate_pdf(certificate, verify_url: str, *, record=None) -> bytes:
     of ``record`` (the service record the certificate was issued from; read
     again when not given)."""
     register_fonts()
-    s = _styles()
+    s = document_styles()
     year = str(certificate.year)
-    hours = _hours(certificate.minutes)
     statement = _(
         "This is to certify that comrade %(name)s took part in volunteer service in the "
         "district %(shifts)s times in %(year)s, for a total of %(hours)s hours of service."
-    ) % {"name": certificate.name, "year": year, "shifts": certificate.shifts, "hours": hours}
+    ) % {
+        "name": certificate.name,
+        "year": year,
+        "shifts": certificate.shifts,
+        "hours": _hours(certificate.minutes),
+    }
+    title = _("Volunteer service certificate")
+    flowables = [
+        Spacer(1, 6 * mm),
+        Paragraph(paragraph_text(title), s["doc_title"]),
+        rule(),
+        Spacer(1, 2 * mm),
+        Paragraph(
+            paragraph_text(_("Certificate No. %(code)s") % {"code": certificate.code}), s["serial"]
+        ),
+        Spacer(1, 10 * mm),
+        Paragraph(paragraph_text(statement), s["lead"]),
+        Paragraph(paragraph_text(_("Hereby certified.")), s["lead"]),
+        Spacer(1, 12 * mm),
+        KeepTogether([_issuer_block(certificate, verify_url, s)]),
+        Spacer(1, 10 * mm),
+    ]
+    if record is None:
+        record = service_record(user=certificate.user_id, year=certificate.year)
+    flowables += _services_annex(record, year, s)
+    return render(flowables, title=title, footer=f"{title} · {certificate.code}")
 
+
+def _issuer_block(certificate, verify_url: str, s) -> Table:
+    """The verification QR code on the left, the issuer and the date on the right."""
     qr = Table(
-        [[QRCode(verify_url, size=30 * mm)], [Paragraph(_text(_("Scan to verify")), s["qr_note"])]],
+        [
+            [QRCode(verify_url, size=30 * mm)],
+            [Paragraph(paragraph_text(_("Scan to verify")), s["qr_note"])],
+        ],
         colWidths=[36 * mm],
     )
     qr.setStyle(
@@ -235,9 +161,9 @@ def certificate_pdf(certificate, verify_url: str, *, record=None) -> bytes:
                 qr,
                 [
                     Spacer(1, 8 * mm),
-                    Paragraph(_text(_issuer()), s["right"]),
+                    Paragraph(paragraph_text(_issuer()), s["right"]),
                     Spacer(1, 2 * mm),
-                    Paragraph(_text(_date(certificate.issued_at)), s["right"]),
+                    Paragraph(paragraph_text(long_date(certificate.issued_at)), s["right"]),
                 ],
             ]
         ],
@@ -253,49 +179,37 @@ def certificate_pdf(certificate, verify_url: str, *, record=None) -> bytes:
             ]
         )
     )
+    return issuer
 
-    title = _("Volunteer service certificate")
-    flowables = [
-        Spacer(1, 6 * mm),
-        Paragraph(_text(title), s["doc_title"]),
-        rule(),
-        Spacer(1, 2 * mm),
-        Paragraph(_text(_("Certificate No. %(code)s") % {"code": certificate.code}), s["serial"]),
-        Spacer(1, 10 * mm),
-        Paragraph(_text(statement), s["lead"]),
-        Paragraph(_text(_("Hereby certified.")), s["lead"]),
-        Spacer(1, 12 * mm),
-        KeepTogether([issuer]),
-        Spacer(1, 10 * mm),
-    ]
 
-    if record is None:
-        record = service_record(user=certificate.user_id, year=certificate.year)
+def _services_annex(record, year: str, s) -> list:
+    """The annex: the first ``CERTIFICATE_ROWS`` credited services of the record,
+    with their total when they are all there, else how many are left out."""
     rows, total = record.rows[:CERTIFICATE_ROWS], record.services
     header = [_("Seq."), _("Service date"), _("Service item"), _("Organised by"), _("Hours served")]
-    data = [[Paragraph(_text(h), s["cell_head"]) for h in header]]
+    data = [[Paragraph(paragraph_text(h), s["cell_head"]) for h in header]]
     for number, row in enumerate(rows, start=1):
         data.append(
             [
                 str(number),
                 timezone.localtime(row["when"]).strftime("%Y-%m-%d"),
-                Paragraph(_text(row["title"]), s["cell"]),
-                Paragraph(_text(row["unit"]), s["cell"]),
+                Paragraph(paragraph_text(row["title"]), s["cell"]),
+                Paragraph(paragraph_text(row["unit"]), s["cell"]),
                 _hours(row["net_minutes"]),
             ]
         )
-    flowables.append(
+    flowables = [
         Paragraph(
-            _text(_("Annex: volunteer services credited in %(year)s") % {"year": year}),
+            paragraph_text(_("Annex: volunteer services credited in %(year)s") % {"year": year}),
             s["heading"],
         )
-    )
+    ]
     if rows and total == len(rows):
         data.append(
             [
                 "",
-                Paragraph(_text(_("Total")), s["cell_head"]),
-                Paragraph(_text(_("%(n)s services") % {"n": total}), s["cell"]),
+                Paragraph(paragraph_text(_("Total")), s["cell_head"]),
+                Paragraph(paragraph_text(_("%(n)s services") % {"n": total}), s["cell"]),
                 "",
                 _hours(record.minutes),
             ]
@@ -317,14 +231,14 @@ def certificate_pdf(certificate, verify_url: str, *, record=None) -> bytes:
         flowables += [
             Spacer(1, 2 * mm),
             Paragraph(
-                _text(
+                paragraph_text(
                     _("The first %(shown)s are listed, of %(total)s services in all.")
                     % {"shown": len(rows), "total": total}
                 ),
                 s["small"],
             ),
         ]
-    return render(flowables, title=title, footer=f"{title} · {certificate.code}")
+    return flowables
 
 
 # --- The monthly branch report (服务统计 · 月报) ---------------------------------------------------
@@ -334,33 +248,38 @@ def branch_month_report_pdf(*, report) -> bytes:
     """A branch's monthly volunteer service report (志愿服务月报) from a
     ``volunteers.selectors.MonthReport``: headline figures, a bar chart of
     hours per day, the top ten people by hours and the shifts below minimum."""
-    # Imported here so this addition leaves the rest of the module untouched.
-    from reportlab.graphics.charts.barcharts import VerticalBarChart
-    from reportlab.graphics.shapes import Drawing, String
-
     font = register_fonts()
     style = styles()
-
-    points = one_decimal
-
-    period, headline = report.period, report.headline
+    period = report.period
     title = _("%(branch)s %(year)d-%(month)02d volunteer service report") % {
         "branch": report.branch_title,
         "year": period.year,
         "month": period.month,
     }
-    story = [Paragraph(_text(title), style["title"])]
+    story = [Paragraph(paragraph_text(title), style["title"])]
     if report.limited_to_groups:
         story.append(Paragraph(_("Duties of your building group only."), style["center"]))
+    story += [
+        Paragraph(_("Headline figures"), style["heading"]),
+        _headline_table(report.headline),
+        Paragraph(_("Service hours by day"), style["heading"]),
+        _hours_chart(report.days, font),
+    ]
+    story += _top_people(report, style)
+    story += _below_minimum(report, style)
+    story.append(Spacer(1, 4 * mm))
+    return render(story, title=title)
 
-    # Headline figures, two to a row.
+
+def _headline_table(headline) -> Table:
+    """The headline figures, two to a row."""
     figures = [
         (_("Shifts"), str(headline.shifts)),
         (_("Places filled"), f"{headline.filled} / {headline.places}"),
         (_("Fill rate"), f"{headline.fill_rate:.0%}"),
         (_("People who served"), str(headline.people)),
         (_("Hours"), _hours(headline.minutes)),
-        (_("Points"), points(headline.points)),
+        (_("Points"), one_decimal(headline.points)),
         (_("No-shows"), str(headline.no_shows)),
         (_("Late cancellations"), str(headline.late_cancellations)),
     ]
@@ -369,30 +288,32 @@ def branch_month_report_pdf(*, report) -> bytes:
         for i in range(0, len(figures), 2)
     ]
     figures_table = table(rows, col_widths=[45 * mm, 42 * mm, 45 * mm, 42 * mm], header=False)
-    shaded = colors.HexColor("#f7eded")
     figures_table.setStyle(
         TableStyle(
             [
                 ("FONTNAME", (0, 0), (-1, -1), FONT),
-                ("BACKGROUND", (0, 0), (0, -1), shaded),
-                ("BACKGROUND", (2, 0), (2, -1), shaded),
+                ("BACKGROUND", (0, 0), (0, -1), SHADED),
+                ("BACKGROUND", (2, 0), (2, -1), SHADED),
                 ("FONTSIZE", (1, 0), (1, -1), 12),
                 ("FONTSIZE", (3, 0), (3, -1), 12),
             ]
         )
     )
-    story += [
-        Paragraph(_("Headline figures"), style["heading"]),
-        figures_table,
-    ]
+    return figures_table
 
-    # Hours per day of the month.
+
+def _hours_chart(days, font: str):
+    """A bar chart of the hours served on each day of the month."""
+    # Imported here: the charts are only loaded for the monthly report.
+    from reportlab.graphics.charts.barcharts import VerticalBarChart
+    from reportlab.graphics.shapes import Drawing, String
+
     width, height = WIDTH, 62 * mm
     drawing = Drawing(width, height)
     chart = VerticalBarChart()
     chart.x, chart.y = 12 * mm, 10 * mm
     chart.width, chart.height = width - 16 * mm, height - 20 * mm
-    values = [day.hours for day in report.days] or [0]
+    values = [day.hours for day in days] or [0]
     chart.data = [values]
     chart.categoryAxis.categoryNames = [
         str(day) if day == 1 or day % 5 == 0 else "" for day in range(1, len(values) + 1)
@@ -414,27 +335,31 @@ def branch_month_report_pdf(*, report) -> bytes:
         String(width - 4 * mm, 2 * mm, _("Day of the month"), fontName=font, fontSize=8,
                textAnchor="end")
     )  # fmt: skip
-    story += [Paragraph(_("Service hours by day"), style["heading"]), drawing]
+    return drawing
 
-    # The top ten by hours.
-    story.append(Paragraph(_("Top %(n)d by hours") % {"n": 10}, style["heading"]))
-    if report.top_people:
-        rows = [[_("No."), _("Name"), _("Attended"), _("Hours"), _("Points")]]
-        rows += [
-            [str(rank), Paragraph(_text(person.display_name), style["small"]), str(person.attended),
-             _hours(person.minutes), points(person.points)]
-            for rank, person in enumerate(report.top_people, start=1)
-        ]  # fmt: skip
-        story.append(table(rows, col_widths=[14 * mm, 64 * mm, 30 * mm, 32 * mm, 34 * mm]))
-    else:
-        story.append(Paragraph(_("No hours credited in this month."), style["body"]))
 
-    # Shifts below their minimum.
-    story.append(Paragraph(_("Shifts below minimum"), style["heading"]))
+def _top_people(report, style) -> list:
+    """The top ten by hours."""
+    story = [Paragraph(_("Top %(n)d by hours") % {"n": 10}, style["heading"])]
+    if not report.top_people:
+        return story + [Paragraph(_("No hours credited in this month."), style["body"])]
+    rows = [[_("No."), _("Name"), _("Attended"), _("Hours"), _("Points")]]
+    rows += [
+        [str(rank), Paragraph(paragraph_text(person.display_name), style["small"]), str(person.attended),
+         _hours(person.minutes), one_decimal(person.points)]
+        for rank, person in enumerate(report.top_people, start=1)
+    ]  # fmt: skip
+    return story + [table(rows, col_widths=[14 * mm, 64 * mm, 30 * mm, 32 * mm, 34 * mm])]
+
+
+def _below_minimum(report, style) -> list:
+    """The shifts below their minimum (as many as the report lists, and how many more)."""
+    headline = report.headline
+    story = [Paragraph(_("Shifts below minimum"), style["heading"])]
     if report.below_minimum:
         rows = [[_("Duty"), _("Starts at"), _("Minimum needed"), _("Confirmed"), _("Places")]]
         rows += [
-            [Paragraph(_text(shift.duty.title), style["small"]),
+            [Paragraph(paragraph_text(shift.duty.title), style["small"]),
              timezone.localtime(shift.starts_at).strftime("%m-%d %H:%M"),
              str(shift.minimum), str(shift.confirmed), str(shift.capacity)]
             for shift in report.below_minimum
@@ -449,5 +374,4 @@ def branch_month_report_pdf(*, report) -> bytes:
         story.append(Paragraph(_("Every shift reached its minimum."), style["body"]))
     else:
         story.append(Paragraph(_("No shifts in this month."), style["body"]))
-    story.append(Spacer(1, 4 * mm))
-    return render(story, title=title)
+    return story

@@ -242,10 +242,28 @@ def report_workbook(filters: ReportFilters) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    scope = filters.scope
     book = Workbook()
     bold = Font(bold=True)
+    shifts = _shifts_sheet(book, filters.scope)
+    people = _people_sheet(book, filters.scope)
+    groups = _groups_sheet(book, filters)
+    # Hours and points with one decimal, as on the page.
+    for sheet, first in ((people, 6), (groups, 2)):
+        for row in sheet.iter_rows(min_row=2, min_col=first):
+            for cell in row:
+                cell.number_format = "0.0"
+    for sheet in (shifts, people, groups):
+        for cell in sheet[1]:
+            cell.font = bold
+        sheet.freeze_panes = "B2"
+    groups.cell(row=groups.max_row, column=1).font = bold
+    buffer = BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
 
+
+def _shifts_sheet(book, scope: dict):
+    """The first sheet: one row per shift with its fill rate."""
     shifts = book.active
     shifts.title = _("Shifts")
     shifts.append(
@@ -287,7 +305,11 @@ def report_workbook(filters: ReportFilters) -> bytes:
         row[0].number_format = "yyyy-mm-dd hh:mm"
     for row in shifts.iter_rows(min_row=2, min_col=9, max_col=9):
         row[0].number_format = "0%"
+    return shifts
 
+
+def _people_sheet(book, scope: dict):
+    """One row per person who signed up or checked in, most hours first."""
     people = book.create_sheet(_("People"))
     people.append(
         xlsx_row(
@@ -318,7 +340,11 @@ def report_workbook(filters: ReportFilters) -> bytes:
                 ],
             )
         )
+    return people
 
+
+def _groups_sheet(book, filters: ReportFilters):
+    """Hours and points of the year by building group and month, with totals."""
     table = hours_by_group_and_month(
         branch=filters.branch,
         year=filters.year,
@@ -339,20 +365,7 @@ def report_workbook(filters: ReportFilters) -> bytes:
         for cell in [*row.months, row.total]:
             values += [cell.hours, float(cell.points)]
         groups.append(xlsx_row(groups, values))
-
-    # Hours and points with one decimal, as on the page.
-    for sheet, first in ((people, 6), (groups, 2)):
-        for row in sheet.iter_rows(min_row=2, min_col=first):
-            for cell in row:
-                cell.number_format = "0.0"
-    for sheet in (shifts, people, groups):
-        for cell in sheet[1]:
-            cell.font = bold
-        sheet.freeze_panes = "B2"
-    groups.cell(row=groups.max_row, column=1).font = bold
-    buffer = BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return groups
 
 
 def _download(request, kind: str):

@@ -1,5 +1,8 @@
-"""Reads for the service statistics (服务统计): shift fill rates, who served and
-who did not, hours and points by building group and by month.
+"""Reads of the shifts and the ledgers shared by the volunteers app: the service
+statistics (服务统计: shift fill rates, who served and who did not, hours and
+points by building group and by month, the monthly branch report), and a
+person's service record for a year (我的志愿服务, the certificate) with their
+rank in the branch.
 
 Every figure is an aggregate in the database, so the number of queries does
 not grow with the shifts or the people counted.
@@ -54,7 +57,7 @@ from django.db.models.functions import (
 from django.utils import timezone
 
 from portal.names import person_name_sql
-from volunteers.models import CheckIn, CreditEvent, Shift, SignUp
+from volunteers.models import CheckIn, CreditEvent, ServiceLedger, Shift, SignUp
 
 ZERO_POINTS = Decimal("0.0")
 
@@ -446,3 +449,20 @@ def service_record(*, user, year: int) -> ServiceRecord:
         .order_by("when", "shift_id", "task_id")
     )
     return ServiceRecord(year=year, rows=list(rows))
+
+
+def service_years(*, user, also: int) -> list[int]:
+    """The years ``user`` has ledger entries in, and ``also`` (this year), newest first."""
+    years = CreditEvent.objects.filter(user=user).order_by().values_list("year", flat=True)
+    return sorted({also, *years.distinct()}, reverse=True)
+
+
+def service_rank(*, member, year: int, points: Decimal) -> tuple[int, int]:
+    """Where ``points`` in ``year`` put ``member`` among their branch: (rank,
+    how many members the branch has). Members with the same points share a
+    rank: it is one more than the number of the branch's people with more."""
+    peers = member.branch.members.count()
+    ahead = ServiceLedger.objects.filter(
+        year=year, user__member__branch_id=member.branch_id, points__gt=points
+    ).count()
+    return ahead + 1, peers

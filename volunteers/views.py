@@ -1,203 +1,20 @@
-"""Signing up from a phone: the list of open shifts, one shift with a single
-"sign up" button, and cancelling."""
+"""The member's own service record (我的志愿服务): coming shifts, check-ins
+waiting for credit, the services credited in a year from the ledgers (shifts
+and dispatched tasks alike), their rank in the branch and the certificate."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
-from portal import codes
 from portal.roles import member_of
-from volunteers import services
-from volunteers.models import CheckIn, CreditEvent, ServiceLedger, Shift, SignUp
-from volunteers.selectors import service_record
+from volunteers.duties.selectors import uncredited_check_ins, upcoming_signups
+from volunteers.selectors import service_rank, service_record, service_years
 
 PER_PAGE = 20
 RECORD_PER_PAGE = 50  # services a year on one page of the record
-
-
-def _open_shifts():
-    return (
-        Shift.objects.filter(cancelled=False, duty__published=True, starts_at__gt=timezone.now())
-        .select_related("duty", "duty__branch")
-        .annotate(taken=Count("signups", filter=Q(signups__status=SignUp.Status.CONFIRMED)))
-        .order_by("starts_at", "id")
-    )
-
-
-def shift_list(request):
-    """Upcoming shifts open for sign-up, soonest first (anyone may look; signing
-    up needs an account)."""
-    page = Paginator(_open_shifts(), PER_PAGE).get_page(request.GET.get("page"))
-    mine = {}
-    if request.user.is_authenticated:
-        mine = dict(
-            SignUp.objects.filter(
-                user=request.user, shift__in=[s.pk for s in page], status__in=SignUp.ACTIVE
-            ).values_list("shift_id", "status")
-        )
-    for shift in page:
-        shift.my_status = mine.get(shift.pk)
-    return render(request, "volunteers/shift_list.html", {"items": page})
-
-
-def shift_detail(request, pk):
-    shift = get_object_or_404(Shift.objects.select_related("duty__branch"), pk=pk)
-    taken = shift.signups.filter(status=SignUp.Status.CONFIRMED).count()
-    waiting = shift.signups.filter(status=SignUp.Status.WAITLISTED).count()
-    mine = None
-    if request.user.is_authenticated:
-        mine = shift.signups.filter(user=request.user, status__in=SignUp.ACTIVE).first()
-    problem = None
-    if request.user.is_authenticated and mine is None:
-        problem = services.eligibility_error(shift.duty, request.user)
-    check_in = None
-    if request.user.is_authenticated:
-        check_in = CheckIn.objects.filter(shift=shift, user=request.user).first()
-    now = timezone.now()
-    return render(
-        request,
-        "volunteers/shift_detail.html",
-        {
-            "shift": shift,
-            "taken": taken,
-            "free": max(0, shift.capacity - taken),
-            "waiting": waiting,
-            "mine": mine,
-            "problem": problem,
-            "open": not shift.cancelled and timezone.now() < shift.sign_up_until,
-            "late": timezone.now() >= shift.cancel_until,
-            "check_in": check_in,
-            "started": now >= shift.starts_at,
-            "checking_open": shift.starts_at - services.EARLY_CHECK_IN
-            <= now
-            <= shift.ends_at + services.LATE_CHECK_OUT,
-            "organiser": request.user.is_authenticated
-            and services.can_organise(request.user, shift),
-        },
-    )
-
-
-@require_POST
-@login_required
-def shift_sign_up(request, pk):
-    shift = get_object_or_404(Shift, pk=pk)
-    try:
-        signup = services.sign_up(shift=shift, user=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        if signup.status == SignUp.Status.CONFIRMED:
-            messages.success(request, _("You are signed up. See you there!"))
-        else:
-            messages.info(
-                request,
-                _(
-                    "The shift is full: you are on the waitlist and will be told if a place frees up."
-                ),
-            )
-    return redirect("volunteer_shift", pk=shift.pk)
-
-
-@require_POST
-@login_required
-def shift_cancel(request, pk):
-    signup = get_object_or_404(SignUp, shift_id=pk, user=request.user, status__in=SignUp.ACTIVE)
-    try:
-        signup = services.cancel(signup=signup, by=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        if signup.status == SignUp.Status.LATE_CANCELLED:
-            messages.warning(
-                request,
-                _("Cancelled. It is close to the start, so it is recorded as a late cancellation."),
-            )
-        else:
-            messages.success(request, _("Cancelled."))
-    return redirect("volunteer_shift", pk=pk)
-
-
-def _check(request, shift, **credentials):
-    """Run a check-in or check-out and say what happened."""
-    try:
-        record, action, repeated = services.shift_check(
-            shift=shift,
-            user=request.user,
-            latitude=request.POST.get("latitude") or None,
-            longitude=request.POST.get("longitude") or None,
-            **credentials,
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return False
-    when = timezone.localtime(
-        record.checked_in_at if action == "in" else record.checked_out_at
-    ).strftime("%H:%M")
-    if action == "in":
-        text = _("Already checked in at %(time)s.") if repeated else _("Checked in at %(time)s.")
-    else:
-        text = _("Already checked out at %(time)s.") if repeated else _("Checked out at %(time)s.")
-    messages.success(request, text % {"time": when})
-    return True
-
-
-@require_POST
-@login_required
-def shift_check_code(request, pk):
-    """The 6-digit fallback, typed on the shift's page."""
-    shift = get_object_or_404(Shift, pk=pk)
-    _check(request, shift, digits=request.POST.get("code", ""))
-    return redirect("volunteer_shift", pk=shift.pk)
-
-
-@login_required
-def shift_scan(request, pk):
-    """Where the organiser's QR code leads: one button confirms (and sends the
-    phone's location when the duty needs it)."""
-    shift = get_object_or_404(Shift.objects.select_related("duty"), pk=pk)
-    token = request.POST.get("t") or request.GET.get("t", "")
-    if request.method == "POST":
-        if _check(request, shift, token=token):
-            return redirect("volunteer_shift", pk=shift.pk)
-    action = None
-    try:
-        action = codes.verify_token(shift.pk, token)
-    except ValidationError as error:
-        if request.method == "GET":
-            messages.error(request, " ".join(error.messages))
-    return render(
-        request, "volunteers/shift_scan.html", {"shift": shift, "token": token, "action": action}
-    )
-
-
-@login_required
-def shift_code(request, pk):
-    """The organiser's phone screen: a QR code and a 6-digit code that change
-    every 30 seconds (the page reloads itself when they do)."""
-    shift = get_object_or_404(Shift.objects.select_related("duty__branch"), pk=pk)
-    if not services.can_organise(request.user, shift):
-        raise PermissionDenied
-    action = "out" if request.GET.get("mode") == "out" else "in"
-    records = CheckIn.objects.filter(shift=shift)
-    return render(
-        request,
-        "volunteers/shift_code.html",
-        {
-            "shift": shift,
-            "action": action,
-            **codes.screen(shift.pk, action, reverse("volunteer_scan", args=[shift.pk])),
-            "checked_in": records.count(),
-            "checked_out": records.filter(checked_out_at__isnull=False).count(),
-            "confirmed": shift.signups.filter(status=SignUp.Status.CONFIRMED).count(),
-        },
-    )
 
 
 @login_required
@@ -208,16 +25,7 @@ def my_service(request):
     user = request.user
     now = timezone.now()
     this_year = timezone.localtime(now).year
-    years = sorted(
-        {
-            this_year,
-            *CreditEvent.objects.filter(user=user)
-            .order_by()
-            .values_list("year", flat=True)
-            .distinct(),
-        },
-        reverse=True,
-    )
+    years = service_years(user=user, also=this_year)
     year, asked = this_year, request.GET.get("year", "").strip()
     if asked.isdecimal() and int(asked) in years:
         year = int(asked)
@@ -227,38 +35,14 @@ def my_service(request):
             _("There is no service record for “%(value)s”; showing %(year)s.")
             % {"value": asked[:20], "year": this_year},
         )
-    upcoming = (
-        SignUp.objects.filter(user=user, status__in=SignUp.ACTIVE, shift__ends_at__gt=now)
-        .exclude(
-            Exists(
-                CheckIn.objects.filter(
-                    shift=OuterRef("shift"), user=user, checked_out_at__isnull=False
-                )
-            )
-        )
-        .select_related("shift__duty")
-        .order_by("shift__starts_at")[:PER_PAGE]
-    )
-    # Ended shifts the person was at whose time is not credited yet: not in the
-    # record (nor its totals) until the organiser verifies them.
-    pending = (
-        CheckIn.objects.filter(user=user, shift__ends_at__lte=now)
-        .exclude(Exists(CreditEvent.objects.filter(check_in=OuterRef("pk"))))
-        .select_related("shift__duty")
-        .order_by("-shift__starts_at", "-id")[:PER_PAGE]
-    )
+    upcoming = upcoming_signups(user=user, now=now, limit=PER_PAGE)
+    pending = uncredited_check_ins(user=user, now=now, limit=PER_PAGE)
     record = service_record(user=user, year=year)
     rows = Paginator(record.rows, RECORD_PER_PAGE).get_page(request.GET.get("page"))
     member = member_of(user)
     rank = peers = None
     if member is not None and record.services:
-        peers = member.branch.members.count()
-        rank = (
-            ServiceLedger.objects.filter(
-                year=year, user__member__branch_id=member.branch_id, points__gt=record.points
-            ).count()
-            + 1
-        )
+        rank, peers = service_rank(member=member, year=year, points=record.points)
     return render(
         request,
         "volunteers/my_service.html",

@@ -11,7 +11,14 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from alliance import meetings
+from alliance.meetings.agenda import agenda_carry_over, agenda_propose
+from alliance.meetings.attendance import (
+    attendance_counts,
+    invitation_rsvp,
+    meeting_sign_in,
+    meeting_sign_in_record,
+)
+from alliance.meetings.services import meeting_cancel, meeting_convene, meeting_reschedule
 from alliance.models import (
     ActionItem,
     ActionProgress,
@@ -55,7 +62,7 @@ def convene(alliance, by, *, start_in=dt.timedelta(days=3), **kwargs):
         "partners": [alliance.school],
     }
     fields.update(kwargs)
-    return meetings.meeting_convene(alliance=alliance, by=by, **fields)
+    return meeting_convene(alliance=alliance, by=by, **fields)
 
 
 def past_meeting(alliance, convener, *, days_ago=30, title="第一季度联席会议"):
@@ -189,8 +196,8 @@ def test_open_action_items_are_carried_over_once(alliance, users):
     assert "2026-06-30" in carried.background
     assert "已完成施工招标" in carried.background
 
-    meetings.agenda_carry_over(meeting=meeting)  # again: nothing doubles
-    meetings.meeting_reschedule(
+    agenda_carry_over(meeting=meeting)  # again: nothing doubles
+    meeting_reschedule(
         meeting=meeting,
         by=users.secretary,
         starts_at=meeting.starts_at + dt.timedelta(days=1),
@@ -217,7 +224,7 @@ def test_the_meeting_page_marks_carried_items(alliance, users, client):
 
 def test_invitees_propose_until_the_deadline(alliance, users):
     meeting = convene(alliance, users.secretary)
-    item = meetings.agenda_propose(
+    item = agenda_propose(
         meeting=meeting,
         by=users.partner,
         title="开放学校操场",
@@ -228,7 +235,7 @@ def test_invitees_propose_until_the_deadline(alliance, users):
     assert item.proposer_partner == alliance.school
     with time_machine.travel(meeting.proposals_until + dt.timedelta(minutes=1)):
         with pytest.raises(ValidationError) as error:
-            meetings.agenda_propose(
+            agenda_propose(
                 meeting=meeting, by=users.partner, title="晚到的议题", background="",
                 minutes_allotted=10,
             )  # fmt: skip
@@ -240,7 +247,7 @@ def test_only_invitees_propose(alliance, users):
     meeting = convene(alliance, users.secretary)
     for outsider in (alliance.shop_user, users.volunteer):
         with pytest.raises(PermissionDenied):
-            meetings.agenda_propose(
+            agenda_propose(
                 meeting=meeting, by=outsider, title="不该有的议题", background="",
                 minutes_allotted=10,
             )  # fmt: skip
@@ -251,7 +258,7 @@ def test_the_convener_accepts_and_orders_proposals(
     alliance, users, client, django_capture_on_commit_callbacks
 ):
     meeting = convene(alliance, users.secretary, agenda=["通报工作"])
-    item = meetings.agenda_propose(
+    item = agenda_propose(
         meeting=meeting, by=users.partner, title="开放学校操场", background="",
         minutes_allotted=20,
     )  # fmt: skip
@@ -292,21 +299,21 @@ def test_partner_proposes_on_the_page_and_sees_the_deadline(alliance, users, cli
 
 def test_rsvp_answers_and_the_deputy_needs_a_name(alliance, users):
     meeting = convene(alliance, users.secretary, members=[users.member])
-    invitation = meetings.rsvp(meeting=meeting, user=users.partner, response="attend")
+    invitation = invitation_rsvp(meeting=meeting, user=users.partner, response="attend")
     assert invitation.response == Invitation.Response.ATTEND
     with pytest.raises(ValidationError) as error:
-        meetings.rsvp(meeting=meeting, user=users.partner, response="deputy", deputy_name=" ")
+        invitation_rsvp(meeting=meeting, user=users.partner, response="deputy", deputy_name=" ")
     assert "请填写代您参会人员的姓名" in str(error.value)
-    invitation = meetings.rsvp(
+    invitation = invitation_rsvp(
         meeting=meeting, user=users.partner, response="deputy", deputy_name="李副校长"
     )
     assert (invitation.response, invitation.deputy_name) == ("deputy", "李副校长")
-    invitation = meetings.rsvp(meeting=meeting, user=users.partner, response="decline")
+    invitation = invitation_rsvp(meeting=meeting, user=users.partner, response="decline")
     assert (invitation.response, invitation.deputy_name) == ("decline", "")
     with pytest.raises(PermissionDenied):
-        meetings.rsvp(meeting=meeting, user=users.volunteer, response="attend")
+        invitation_rsvp(meeting=meeting, user=users.volunteer, response="attend")
     with pytest.raises(ValidationError):
-        meetings.rsvp(meeting=meeting, user=users.member, response="maybe")
+        invitation_rsvp(meeting=meeting, user=users.member, response="maybe")
 
 
 def test_rsvp_on_the_page(alliance, users, client):
@@ -329,12 +336,12 @@ def code(meeting, now=None):
 
 def test_sign_in_with_the_code_is_idempotent(alliance, users):
     meeting = convene(alliance, users.secretary, start_in=dt.timedelta(minutes=20))
-    invitation, repeated = meetings.sign_in(
+    invitation, repeated = meeting_sign_in(
         meeting=meeting, user=users.partner, digits=code(meeting).digits
     )
     assert invitation.signed_in_at is not None and not repeated
     first = invitation.signed_in_at
-    again, repeated = meetings.sign_in(
+    again, repeated = meeting_sign_in(
         meeting=meeting, user=users.partner, token=code(meeting).token
     )
     assert repeated and again.signed_in_at == first
@@ -346,17 +353,17 @@ def test_sign_in_refuses_wrong_expired_and_foreign_codes(alliance, users):
     digits = code(meeting).digits
     wrong = f"{(int(digits) + 1) % 1_000_000:06d}"
     with pytest.raises(ValidationError) as error:
-        meetings.sign_in(meeting=meeting, user=users.partner, digits=wrong)
+        meeting_sign_in(meeting=meeting, user=users.partner, digits=wrong)
     assert "签到码错误或已过期" in str(error.value)
     with pytest.raises(ValidationError) as error:
-        meetings.sign_in(
+        meeting_sign_in(
             meeting=meeting, user=users.partner, token=code(meeting, time.time() - 120).token
         )
     assert "已过期" in str(error.value)
     # A shift's code with the same id is no meeting code.
     shift_token = codes.current(meeting.pk, "in").token
     with pytest.raises(ValidationError):
-        meetings.sign_in(meeting=meeting, user=users.partner, token=shift_token)
+        meeting_sign_in(meeting=meeting, user=users.partner, token=shift_token)
     assert not Invitation.objects.filter(signed_in_at__isnull=False).exists()
 
 
@@ -364,16 +371,16 @@ def test_sign_in_only_in_its_window_and_only_for_invitees(alliance, users):
     meeting = convene(alliance, users.secretary)
     with time_machine.travel(meeting.starts_at - dt.timedelta(minutes=31)):
         with pytest.raises(ValidationError) as error:
-            meetings.sign_in(meeting=meeting, user=users.partner, digits=code(meeting).digits)
+            meeting_sign_in(meeting=meeting, user=users.partner, digits=code(meeting).digits)
         assert "签到于会前 30 分钟开放" in str(error.value)
     with time_machine.travel(meeting.ends_at + dt.timedelta(minutes=1)):
         with pytest.raises(ValidationError) as error:
-            meetings.sign_in(meeting=meeting, user=users.partner, digits=code(meeting).digits)
+            meeting_sign_in(meeting=meeting, user=users.partner, digits=code(meeting).digits)
         assert "签到已结束" in str(error.value)
     with time_machine.travel(meeting.starts_at - dt.timedelta(minutes=29)):
         with pytest.raises(PermissionDenied):
-            meetings.sign_in(meeting=meeting, user=users.volunteer, digits=code(meeting).digits)
-        invitation, _ = meetings.sign_in(
+            meeting_sign_in(meeting=meeting, user=users.volunteer, digits=code(meeting).digits)
+        invitation, _ = meeting_sign_in(
             meeting=meeting, user=users.partner, digits=code(meeting).digits
         )
     assert invitation.signed_in_at is not None
@@ -388,11 +395,11 @@ def test_attendance_and_quorum(alliance, users):
         members=[users.member],
         quorum=2,
     )
-    meetings.rsvp(meeting=meeting, user=users.partner, response="attend")
-    meetings.rsvp(meeting=meeting, user=alliance.shop_user, response="deputy", deputy_name="周")
-    meetings.rsvp(meeting=meeting, user=users.member, response="decline")
-    meetings.sign_in(meeting=meeting, user=users.partner, digits=code(meeting).digits)
-    counts = meetings.attendance(meeting)
+    invitation_rsvp(meeting=meeting, user=users.partner, response="attend")
+    invitation_rsvp(meeting=meeting, user=alliance.shop_user, response="deputy", deputy_name="周")
+    invitation_rsvp(meeting=meeting, user=users.member, response="decline")
+    meeting_sign_in(meeting=meeting, user=users.partner, digits=code(meeting).digits)
+    counts = attendance_counts(meeting)
     assert counts == {
         "invited": 3,
         "expected": 3,
@@ -405,12 +412,12 @@ def test_attendance_and_quorum(alliance, users):
         "quorum_met": False,
     }
     shop = Invitation.objects.get(meeting=meeting, user=alliance.shop_user)
-    meetings.sign_in_record(meeting=meeting, by=users.secretary, invitation=shop)
-    meetings.sign_in_record(meeting=meeting, by=users.secretary, invitation=shop)  # idempotent
-    counts = meetings.attendance(meeting)
+    meeting_sign_in_record(meeting=meeting, by=users.secretary, invitation=shop)
+    meeting_sign_in_record(meeting=meeting, by=users.secretary, invitation=shop)  # idempotent
+    counts = attendance_counts(meeting)
     assert (counts["signed_in"], counts["quorum_met"]) == (2, True)
     with pytest.raises(PermissionDenied):
-        meetings.sign_in_record(meeting=meeting, by=users.partner, invitation=shop)
+        meeting_sign_in_record(meeting=meeting, by=users.partner, invitation=shop)
 
 
 def test_staff_see_the_quorum_and_the_code_page(alliance, users, client):
@@ -418,7 +425,7 @@ def test_staff_see_the_quorum_and_the_code_page(alliance, users, client):
         alliance, users.secretary, start_in=dt.timedelta(minutes=10),
         partners=[alliance.school, alliance.shop], quorum=1,
     )  # fmt: skip
-    meetings.sign_in(meeting=meeting, user=users.partner, digits=code(meeting).digits)
+    meeting_sign_in(meeting=meeting, user=users.partner, digits=code(meeting).digits)
     client.force_login(users.secretary)
     page = client.get(f"/alliance/meetings/{meeting.pk}/").content.decode()
     assert "已到 1 / 应到 2，达到法定人数" in page
@@ -446,7 +453,7 @@ def test_scan_confirm_and_code_entry_on_the_pages(alliance, users, client):
     )
     assert "签到码错误或已过期" in client.get(response["Location"]).content.decode()
     client.post(url, {"code": code(meeting).digits})
-    assert meetings.attendance(meeting)["signed_in"] == 2
+    assert attendance_counts(meeting)["signed_in"] == 2
 
 
 # --- The .ics invitation ----------------------------------------------------------------------
@@ -469,7 +476,7 @@ def test_invitation_file_and_its_sequence(alliance, users, client):
     assert "ATTENDEE;CN=孙老师" in unfolded and "PARTSTAT=NEEDS-ACTION" in unfolded
     assert "LOCATION:社区党群服务中心" in unfolded
 
-    meetings.meeting_reschedule(
+    meeting_reschedule(
         meeting=meeting,
         by=users.secretary,
         starts_at=meeting.starts_at + dt.timedelta(days=1),
@@ -477,7 +484,7 @@ def test_invitation_file_and_its_sequence(alliance, users, client):
     )
     body = client.get(url).content.decode()
     assert "SEQUENCE:1" in body and f"UID:alliance-meeting-{meeting.pk}@tongxin" in body
-    meetings.meeting_cancel(meeting=meeting, by=users.secretary)
+    meeting_cancel(meeting=meeting, by=users.secretary)
     body = client.get(url).content.decode()
     assert "METHOD:CANCEL" in body and "STATUS:CANCELLED" in body and "SEQUENCE:2" in body
 
@@ -485,7 +492,7 @@ def test_invitation_file_and_its_sequence(alliance, users, client):
 def test_moving_a_meeting_tells_the_invitees(alliance, users, django_capture_on_commit_callbacks):
     meeting = convene(alliance, users.secretary)
     with django_capture_on_commit_callbacks(execute=True):
-        meetings.meeting_reschedule(
+        meeting_reschedule(
             meeting=meeting,
             by=users.secretary,
             starts_at=meeting.starts_at + dt.timedelta(hours=1),
@@ -533,7 +540,7 @@ def test_the_meeting_page_has_a_fixed_query_count(
     for i in range(5):
         extra = make_user(f"extra{i}")
         Invitation.objects.create(meeting=meeting, user=extra)
-        meetings.agenda_propose(
+        agenda_propose(
             meeting=meeting, by=users.secretary, title=f"议题{i}", background="",
             minutes_allotted=10,
         )  # fmt: skip

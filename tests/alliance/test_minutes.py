@@ -14,9 +14,16 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from alliance import minutes as svc
 from alliance.access import actions_updatable_by
-from alliance.followup import followup_board, overdue_actions, remind_overdue
+from alliance.action_items.board import followup_board
+from alliance.action_items.reminders import overdue_actions_remind
+from alliance.action_items.selectors import overdue_actions
+from alliance.action_items.services import action_progress, action_to_request
+from alliance.meetings.pdf import agenda_pdf
+from alliance.minutes import services as svc
+from alliance.minutes.pdf import minutes_pdf
+from alliance.minutes.permissions import ALLOWED, may
+from alliance.minutes.versions import minutes_verify_url, verify_token
 from alliance.models import (
     ActionItem,
     ActionProgress,
@@ -30,7 +37,6 @@ from alliance.models import (
     Partner,
     PartnerContact,
 )
-from alliance.pdf import agenda_pdf, minutes_pdf
 from portal.models import InboxMessage, Notification, Role
 from portal.services import role_assign
 from tests.factories import make_user
@@ -178,7 +184,7 @@ TABLE = {
     ("approved", "publish"): {"convener", "staff"},
     **{
         ("published", a): set()
-        for a in svc.ALLOWED[Minutes.State.DRAFT] + ("comment", "revise", "approve", "publish")
+        for a in ALLOWED[Minutes.State.DRAFT] + ("comment", "revise", "approve", "publish")
     },
 }
 
@@ -212,7 +218,7 @@ def test_each_state_allows_exactly_its_actions_to_exactly_its_people(al, users, 
         for who in PEOPLE:
             sid = transaction.savepoint()
             fresh = Minutes.objects.select_related("meeting").get(pk=minutes.pk)
-            offered = svc.may(people[who], fresh, action)
+            offered = may(people[who], fresh, action)
             try:
                 _do(action, fresh, people[who], al)
                 allowed = True
@@ -465,7 +471,7 @@ def test_publishing_makes_items_live_and_tells_owners_and_invitees(
     svc.minutes_approve(minutes=minutes, by=users.secretary)
     action = ActionItem.objects.get(title="协调学校操场夜间开放停车")
     with pytest.raises(ValidationError, match="尚未生效"):
-        svc.action_progress(action=action, by=users.partner, note="已联系")
+        action_progress(action=action, by=users.partner, note="已联系")
     assert not followup_board(user=users.partner)["open"].exists()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -494,10 +500,10 @@ def test_progress_only_by_the_right_people(client, al, users):
     _published(al, users)
     action = ActionItem.objects.get()
     with pytest.raises(PermissionDenied, match="只能更新本单位"):
-        svc.action_progress(action=action, by=al.doctor, note="我来更新")  # another unit
+        action_progress(action=action, by=al.doctor, note="我来更新")  # another unit
     with pytest.raises(PermissionDenied):
-        svc.action_progress(action=action, by=users.secretary_b, note="不是我们的")
-    svc.action_progress(action=action, by=users.partner, note="已与学校沟通")
+        action_progress(action=action, by=users.secretary_b, note="不是我们的")
+    action_progress(action=action, by=users.partner, note="已与学校沟通")
     assert ActionProgress.objects.count() == 1
 
     client.force_login(al.doctor)  # invited: reads the item, may not update it
@@ -522,7 +528,7 @@ def test_progress_only_by_the_right_people(client, al, users):
     client.force_login(users.secretary_b)
     assert client.get(f"/alliance/actions/progress/{evidence.pk}/evidence/").status_code == 404
     with pytest.raises(ValidationError, match="已关闭"):
-        svc.action_progress(action=action, by=users.partner, note="再更新")
+        action_progress(action=action, by=users.partner, note="再更新")
 
 
 def test_an_action_item_becomes_a_service_request(client, al, users):
@@ -534,8 +540,8 @@ def test_an_action_item_becomes_a_service_request(client, al, users):
     action = ActionItem.objects.get()
     start = timezone.now() + dt.timedelta(days=1)
     with pytest.raises(PermissionDenied):
-        svc.action_to_request(action=action, by=users.partner, window_start=start, window_end=start)
-    request = svc.action_to_request(
+        action_to_request(action=action, by=users.partner, window_start=start, window_end=start)
+    request = action_to_request(
         action=action,
         by=users.secretary,
         window_start=start,
@@ -550,9 +556,7 @@ def test_an_action_item_becomes_a_service_request(client, al, users):
     page = client.get(f"/alliance/actions/{action.pk}/").content.decode()
     assert "已转为服务需求“协调学校操场夜间开放停车”" in page
     with pytest.raises(ValidationError, match="已转为服务需求"):
-        svc.action_to_request(
-            action=action, by=users.secretary, window_start=start, window_end=start
-        )
+        action_to_request(action=action, by=users.secretary, window_start=start, window_end=start)
 
 
 def test_an_action_item_becomes_a_need_with_a_project(client, al, users):
@@ -593,22 +597,22 @@ def test_overdue_items_are_reminded_once_a_day(al, users, django_capture_on_comm
             ],
         )
     done = ActionItem.objects.get(title="按时办结的事项")
-    svc.action_progress(action=done, by=users.partner, note="已完成", done=True)
+    action_progress(action=done, by=users.partner, note="已完成", done=True)
     late = ActionItem.objects.get(title="协调学校操场夜间开放停车")
     Notification.objects.all().delete()
 
     with time_machine.travel(start + dt.timedelta(days=2), tick=False):
         assert list(overdue_actions()) == []
-        assert remind_overdue() == 0
+        assert overdue_actions_remind() == 0
     with time_machine.travel(start + dt.timedelta(days=3), tick=False):
         assert list(overdue_actions()) == [late]
         with django_capture_on_commit_callbacks(execute=True):
-            assert remind_overdue() == 1
-        assert remind_overdue() == 0  # later the same day: nothing more
+            assert overdue_actions_remind() == 1
+        assert overdue_actions_remind() == 0  # later the same day: nothing more
         late.refresh_from_db()
         assert late.reminded_on == timezone.localdate()
     with time_machine.travel(start + dt.timedelta(days=4), tick=False):
-        assert remind_overdue() == 1
+        assert overdue_actions_remind() == 1
     messages = InboxMessage.objects.filter(subject="督办事项已逾期：协调学校操场夜间开放停车")
     assert [m.user for m in messages] == [users.partner]
     assert "已逾期 1 天" in messages[0].body
@@ -646,7 +650,7 @@ def _board_meeting(al, users, start):
             _action(al, title="已办结的事项", due_on=day + dt.timedelta(days=20)),
         ],
     )
-    svc.action_progress(
+    action_progress(
         action=ActionItem.objects.get(title="已办结的事项"),
         by=users.partner,
         note="完成",
@@ -733,7 +737,7 @@ def _pdf_text(content: bytes, tmp_path) -> str:
 @needs_poppler
 def test_the_minutes_pdf_carries_title_resolutions_and_action_table(al, users, tmp_path):
     minutes = _published(al, users)
-    content = minutes_pdf(minutes, svc.minutes_verify_url(minutes))
+    content = minutes_pdf(minutes, minutes_verify_url(minutes))
     text = _pdf_text(content, tmp_path)
     assert "幸福里党建联盟联席会议纪要" in text
     assert "第二季度联席会议" in text and "社区党群服务中心" in text
@@ -767,7 +771,7 @@ def test_a_twenty_item_minutes_pdf_runs_over_several_pages(al, users, tmp_path):
         ],
     )
     assert minutes.entries.count() == 20
-    extracted = _pdf_text(minutes_pdf(minutes, svc.minutes_verify_url(minutes)), tmp_path)
+    extracted = _pdf_text(minutes_pdf(minutes, minutes_verify_url(minutes)), tmp_path)
     pages = int(re.search(r"第\s*1\s*页\s*/\s*共\s*(\d+)\s*页", extracted).group(1))
     assert pages >= 3
     assert "议题17的督办事项" in extracted and "二十、议题17" in extracted
@@ -794,17 +798,17 @@ def test_the_pdfs_download_from_the_site(client, al, users):
 
 def test_the_verification_page_confirms_the_printed_version(client, al, users):
     minutes = _published(al, users)
-    url = svc.minutes_verify_url(minutes)
+    url = minutes_verify_url(minutes)
     path = url.split("://", 1)[-1].split("/", 1)[1]
     page = client.get("/" + path)
     assert page.status_code == 200
     text = page.content.decode()
     assert "真实有效" in text and "第二季度联席会议" in text and str(minutes.version) in text
     assert "开放学校操场" not in text  # the content is not public
-    forged = svc.verify_token(minutes, 99)
+    forged = verify_token(minutes, 99)
     assert client.get(f"/alliance/minutes/verify/{minutes.pk}/{forged}/").status_code == 404
     assert client.get(f"/alliance/minutes/verify/{minutes.pk}/bad-token/").status_code == 404
-    other = svc.verify_token(Minutes(pk=minutes.pk + 1), minutes.version)
+    other = verify_token(Minutes(pk=minutes.pk + 1), minutes.version)
     assert client.get(f"/alliance/minutes/verify/{minutes.pk}/{other}/").status_code == 404
 
 
@@ -853,14 +857,14 @@ def test_meetings_minutes_and_action_items_are_found_by_the_alliance_staff(al, u
 
 
 def test_the_sign_in_sheet_decides_who_is_printed_as_present(al, users):
-    from alliance.pdf import attendance
+    from alliance.minutes.pdf import attendance_lists
 
     Invitation.objects.filter(meeting=al.meeting, user=users.leader).update(
         response=Invitation.Response.ATTEND
     )  # said yes, never signed in
-    people = attendance(al.meeting)
+    people = attendance_lists(al.meeting)
     assert not any("leader" in name for name in people["present"])
     assert any("leader" in name for name in people["absent"])
     Invitation.objects.filter(meeting=al.meeting).update(signed_in_at=None)
     # No sign-in taken at all: the answers decide.
-    assert any("leader" in name for name in attendance(al.meeting)["present"])
+    assert any("leader" in name for name in attendance_lists(al.meeting)["present"])

@@ -12,8 +12,10 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from alliance import partners as services
+from alliance.lists.selectors import resource_suggestions
+from alliance.lists.services import match_confirm, need_raise
 from alliance.models import Kind, Need, Partner, PartnerContact, Project, Resource
+from alliance.partners.services import partner_profile_update
 from portal.models import Notification, Role
 from portal.services import role_assign
 from search.query import search
@@ -101,7 +103,7 @@ def test_contact_cannot_touch_another_units_resource(client, users, school, othe
     theirs.refresh_from_db()
     assert (theirs.title, theirs.status) == ("工程车辆", Resource.Status.AVAILABLE)
     with pytest.raises(PermissionDenied):
-        services.partner_profile_update(partner=other_unit, by=users.partner, intro="x", address="")
+        partner_profile_update(partner=other_unit, by=users.partner, intro="x", address="")
 
 
 def test_my_unit_is_only_for_partner_contacts(client, users):
@@ -180,9 +182,7 @@ def test_need_raise_is_scoped_to_the_secretarys_branch(client, tree, users):
     assert "请从列表中选择一个支部。" in body(refused)
     assert not Need.objects.exists()
     with pytest.raises(PermissionDenied):
-        services.need_raise(
-            by=users.secretary, title="需要场地", kind="venue", branch=tree.branch_b
-        )
+        need_raise(by=users.secretary, title="需要场地", kind="venue", branch=tree.branch_b)
 
     response = client.post(
         reverse("alliance_need_new"),
@@ -198,14 +198,12 @@ def test_need_raise_is_scoped_to_the_secretarys_branch(client, tree, users):
 
 
 def test_grid_worker_raises_needs_of_their_grids_branch(tree, users):
-    need = services.need_raise(
-        by=users.gridworker, title="楼道灯维修", kind="goods", branch=tree.branch_a
-    )
+    need = need_raise(by=users.gridworker, title="楼道灯维修", kind="goods", branch=tree.branch_a)
     assert need.branch == tree.branch_a
     with pytest.raises(PermissionDenied):
-        services.need_raise(by=users.gridworker, title="x", kind="goods", branch=tree.branch_b)
+        need_raise(by=users.gridworker, title="x", kind="goods", branch=tree.branch_b)
     with pytest.raises(PermissionDenied):
-        services.need_raise(by=users.partner, title="x", kind="goods", branch=tree.branch_a)
+        need_raise(by=users.partner, title="x", kind="goods", branch=tree.branch_a)
 
 
 def test_need_raised_from_a_residents_request(client, tree, users):
@@ -257,7 +255,7 @@ def test_suggestions_rank_the_resource_with_matching_words_first(
     need = make_need(tree, title="为独居老年人助餐", description="每天中午送餐上门")
     rebuild()
 
-    ranked = services.resource_suggestions(need=need, user=users.secretary)
+    ranked = resource_suggestions(need=need, user=users.secretary)
     assert [r.title for r in ranked] == ["老年人助餐配送", "法律咨询服务队"]
 
     client.force_login(users.secretary)
@@ -275,7 +273,7 @@ def test_suggestions_fall_back_to_the_kind_without_an_index(tree, users, school)
     make_resource(school, "志愿服务队", kind=Kind.VOLUNTEERS)
     need = make_need(tree, kind=Kind.VENUE)
     # Nothing indexed: the same kind is still suggested.
-    ranked = services.resource_suggestions(need=need, user=users.secretary)
+    ranked = resource_suggestions(need=need, user=users.secretary)
     assert [r.title for r in ranked] == ["礼堂场地"]
 
 
@@ -357,7 +355,7 @@ def test_partner_cannot_confirm_a_match_with_another_units_resource(
 def test_partner_confirms_a_match_with_their_own_resource(tree, users, school):
     own = make_resource(school, "操场场地", kind=Kind.VENUE)
     need = make_need(tree, title="需要活动场地", kind=Kind.VENUE)
-    project = services.match_confirm(need=need, resources=[own], by=users.partner)
+    project = match_confirm(need=need, resources=[own], by=users.partner)
     assert project.owner == users.partner
     assert list(project.resources.all()) == [own]
 
@@ -365,7 +363,7 @@ def test_partner_confirms_a_match_with_their_own_resource(tree, users, school):
 def test_project_milestones_and_status(client, tree, users, school):
     resource = make_resource(school, "老年人助餐配送")
     need = make_need(tree)
-    project = services.match_confirm(need=need, resources=[resource], by=users.secretary)
+    project = match_confirm(need=need, resources=[resource], by=users.secretary)
     client.force_login(users.partner)  # the contact of the resource's unit runs it too
     url = reverse("alliance_project", args=[project.pk])
     client.post(

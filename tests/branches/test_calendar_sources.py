@@ -16,9 +16,10 @@ from alliance.models import Alliance, Invitation, JointMeeting
 from portal.models import CalendarToken
 from tests.branches.test_calendars import at, calendar_url, meeting, unit_ics_url
 from tests.factories import make_duty
-from volunteers.dispatch import offer_accept, offers_send, request_create
+from volunteers.dispatch.services import offers_send, request_create
+from volunteers.dispatch.task_services import offer_accept
+from volunteers.duties.services import shift_sign_up, signup_cancel
 from volunteers.models import Duty, ServiceRequest, Shift
-from volunteers.services import cancel, sign_up
 
 
 def shift_at(duty, days, hour=9):
@@ -89,7 +90,7 @@ def test_moving_or_cancelling_a_shift_keeps_its_uid_and_raises_its_sequence(clie
 def test_the_personal_feed_has_shifts_tasks_and_joint_meetings(client, tree, users, token, duty):
     branch_meeting = meeting(tree.branch_a, "支部党员大会", invitees=[users.own_member])
     shift = shift_at(duty, 4)
-    signup = sign_up(shift=shift, user=users.member)
+    signup = shift_sign_up(shift=shift, user=users.member)
 
     start = timezone.now().replace(microsecond=0) + dt.timedelta(days=2)
     task = request_create(
@@ -129,14 +130,14 @@ def test_the_personal_feed_has_shifts_tasks_and_joint_meetings(client, tree, use
     assert str(events[f"alliance-meeting-{joint.pk}@tongxin"]["SUMMARY"]) == "第二季度联席会议"
 
     before = int(events[f"signup-{signup.pk}@tongxin"]["SEQUENCE"])
-    cancel(signup=signup, by=users.member)
+    signup_cancel(signup=signup, by=users.member)
     after = feed(client, token)[f"signup-{signup.pk}@tongxin"]
     assert str(after["STATUS"]) == "CANCELLED" and int(after["SEQUENCE"]) > before
 
 
 def test_a_volunteer_without_a_member_record_gets_their_shifts(client, tree, users, duty):
     token = CalendarToken.objects.create(user=users.volunteer)
-    signup = sign_up(shift=shift_at(duty, 2), user=users.volunteer)
+    signup = shift_sign_up(shift=shift_at(duty, 2), user=users.volunteer)
     assert set(feed(client, token)) == {f"signup-{signup.pk}@tongxin"}
 
 
@@ -147,12 +148,12 @@ def test_feed_query_counts_do_not_grow_with_events(client, tree, users, token, d
         return len(captured)
 
     url = reverse("member_calendar_feed", args=[token.token])
-    sign_up(shift=shift_at(duty, 1), user=users.member)
+    shift_sign_up(shift=shift_at(duty, 1), user=users.member)
     shift_at(duty, 1, hour=14)
     queries(url)
     queries(unit_ics_url(tree.branch_a))
     small, small_unit = queries(url), queries(unit_ics_url(tree.branch_a))
     for day in range(2, 8):
-        sign_up(shift=shift_at(duty, day), user=users.member)
+        shift_sign_up(shift=shift_at(duty, day), user=users.member)
     assert queries(url) == small
     assert queries(unit_ics_url(tree.branch_a)) == small_unit

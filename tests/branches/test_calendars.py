@@ -277,10 +277,10 @@ def test_my_page_shows_the_absolute_subscription_address(client, users, settings
 def test_a_volunteer_without_a_member_record_subscribes_to_their_shifts(client, tree, users):
     from tests.branches.test_calendar_sources import shift_at
     from tests.factories import make_duty
-    from volunteers.services import sign_up
+    from volunteers.duties.services import shift_sign_up
 
     duty = make_duty(tree, title="楼道清理志愿服务")
-    sign_up(shift=shift_at(duty, 2), user=users.volunteer)
+    shift_sign_up(shift=shift_at(duty, 2), user=users.volunteer)
     client.force_login(users.volunteer)
     assert reverse("renew_calendar_token") in client.get(reverse("me")).content.decode()
     client.post(reverse("renew_calendar_token"))

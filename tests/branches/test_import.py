@@ -16,12 +16,15 @@ from openpyxl import Workbook, load_workbook
 from wagtail.users.models import UserProfile
 
 # Importing the views registers the admin URLs and the menu.
-from branches import import_views, importers
-from branches.importers import HOUSEHOLDS, MEMBERS, household_import, member_import
+from branches import import_views
+from branches import member_import as member_kind
+from branches.household_import import HOUSEHOLDS, household_import
+from branches.member_import import MEMBERS, member_import
 from branches.models import CareTag, Household, Member
-from portal import imports
 from portal.crypto import keyed_hash
-from portal.imports import ImportFileError, import_table_read
+from portal.imports import reading
+from portal.imports.examples import import_example
+from portal.imports.reading import ImportFileError, import_table_read
 from portal.models import AuditEntry
 from portal.validators import id_check_digit
 from tests.factories import make_household, make_member
@@ -497,12 +500,12 @@ def test_missing_required_column_is_refused():
 
 
 def test_oversize_file_is_refused():
-    data = b"a" * (imports.MAX_FILE_BYTES + 1)
+    data = b"a" * (reading.MAX_FILE_BYTES + 1)
     assert "larger than 5 MB" in file_error(MEMBERS, data, "m.csv")
 
 
 def test_too_many_rows_are_refused(monkeypatch):
-    monkeypatch.setattr(imports, "MAX_ROWS", 3)
+    monkeypatch.setattr(reading, "MAX_ROWS", 3)
     rows = [member_row() for _ in range(4)]
     assert "more than 3 rows" in file_error(MEMBERS, to_csv(rows, MEMBER_HEADERS), "m.csv")
 
@@ -526,9 +529,7 @@ def test_example_files_in_docs_are_the_ones_offered(kind, name):
     docs = import_table_read(
         kind=kind, filename=name, data=(REPO / "docs/import" / name).read_bytes()
     )
-    offered = import_table_read(
-        kind=kind, filename=name, data=imports.import_example(kind=kind, fmt=fmt)
-    )
+    offered = import_table_read(kind=kind, filename=name, data=import_example(kind=kind, fmt=fmt))
     assert [r.values for r in docs.rows] == [r.values for r in offered.rows]
     assert len(docs.rows) == 2
 
@@ -758,8 +759,8 @@ def test_tab_separated_csv_is_read(users):
 
 def test_a_conflict_during_the_write_rolls_every_row_back(users, members, monkeypatch):
     # As if another secretary added the same member between the check and the write.
-    monkeypatch.setattr(importers, "_existing_member_hashes", lambda rows: set())
-    monkeypatch.setattr(importers, "BATCH_SIZE", 1)
+    monkeypatch.setattr(member_kind, "_existing_member_hashes", lambda rows: set())
+    monkeypatch.setattr(member_kind, "BATCH_SIZE", 1)
     rows = [member_row(), member_row(姓名="李娜", 身份证号=members.a_private.id_number)]
 
     result = import_members(users.district, rows)

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from branches.importers import MEMBERS
+from branches.member_import import MEMBERS
 from branches.models import Member, Resident
 from portal.models import AuditEntry
 from tests.branches.test_import import MEMBER_HEADERS, login, member_row, to_csv

@@ -5,7 +5,7 @@ operator's name, and what an import brought in."""
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from branches.importers import MEMBERS
+from branches.member_import import MEMBERS
 from portal.models import AuditEntry
 from tests.branches.test_import import MEMBER_HEADERS, member_row, run, to_csv
 from tests.factories import make_member

@@ -73,7 +73,7 @@ def _meeting_b(tree, members):
 
 def _registration_a(tree, users):
     """The member's community registration with branch A, awaiting approval."""
-    from volunteers.registration import registration_submit
+    from volunteers.registration.services import registration_submit
 
     return registration_submit(
         member=users.own_member,
@@ -119,7 +119,7 @@ def _requests(tree, users):
 
     from django.utils import timezone
 
-    from volunteers.dispatch import offers_send, request_create
+    from volunteers.dispatch.services import offers_send, request_create
 
     start = timezone.now() + dt.timedelta(days=2)
     fields = {

@@ -10,7 +10,7 @@ def test_each_apps_due_work_is_registered_once_in_app_order():
         "portal.due_work.publish_scheduled_pages",
         "portal.notify.deliver_pending",
         "branches.schedule.reminders_send_due",
-        "volunteers.services.auto_check_out",
-        "volunteers.dispatch.offers_expire",
-        "alliance.followup.remind_overdue",
+        "volunteers.duties.services.check_ins_auto_close",
+        "volunteers.dispatch.services.offers_expire",
+        "alliance.action_items.reminders.overdue_actions_remind",
     ]

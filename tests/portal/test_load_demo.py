@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import Page, Site
 
-from branches import demo, demo_tree
+from branches import demo, demo_plan
 from branches.models import (
     BuildingGroupPage,
     CentralHousehold,
@@ -64,7 +64,7 @@ def small_demo(db):
 
 
 def test_small_demo_tree(small_demo):
-    expected = demo_tree.plan_counts(demo_tree.grid_plan(demo_tree.SMALL, random.Random(1)))
+    expected = demo_plan.plan_counts(demo_plan.grid_plan(demo_plan.SMALL, random.Random(1)))
     for level, n in expected.items():
         assert GridPage.objects.filter(level=level).count() == n
     assert expected[GridPage.Level.FIRST] == 2
@@ -180,7 +180,7 @@ def test_private_fields_encrypted_and_hashed(small_demo):
         assert raw_hash == keyed_hash(member.id_number)
         assert member.phone_hash == keyed_hash(member.phone)
     for household in Household.objects.all()[:50]:
-        assert household.address.startswith(demo_tree.DISTRICT_TITLE)
+        assert household.address.startswith(demo_plan.DISTRICT_TITLE)
         assert household.address_hash == keyed_hash(household.address)
     ids = list(Resident.objects.exclude(id_number="").values_list("id_number_hash", flat=True))
     assert all(ids)
@@ -205,9 +205,9 @@ def test_opted_out_members_stay_off_public_pages(small_demo, client):
 
 
 def test_seed_plan_has_the_districts_grid_counts():
-    plans = [demo_tree.grid_plan(demo_tree.SEED, random.Random(seed)) for seed in (1, 1, 2)]
+    plans = [demo_plan.grid_plan(demo_plan.SEED, random.Random(seed)) for seed in (1, 1, 2)]
     for plan in plans:
-        assert demo_tree.plan_counts(plan) == {
+        assert demo_plan.plan_counts(plan) == {
             "1": 8,
             "2": 104,
             "3": 685,
@@ -234,14 +234,14 @@ def test_seed_plan_has_the_districts_grid_counts():
 
 
 def test_seed_scale_splits_buildings_exactly():
-    groups = demo_tree.split(demo_tree.SEED.groups_total, demo_tree.SEED.level3, random.Random(1))
-    assert sum(groups) == demo_tree.SEED.groups_total and min(groups) >= 1
+    groups = demo_plan.split(demo_plan.SEED.groups_total, demo_plan.SEED.level3, random.Random(1))
+    assert sum(groups) == demo_plan.SEED.groups_total and min(groups) >= 1
 
 
 def test_generator_at_a_tiny_seed_like_scale(db):
     """The seed path (a total of groups spread over branches, one building per group,
     no family residents) at a tiny size."""
-    tiny = demo_tree.Scale(
+    tiny = demo_plan.Scale(
         name="tiny",
         level1=2,
         level2=3,
@@ -295,9 +295,10 @@ REPO = Path(__file__).resolve().parents[2]
 def test_example_import_files_import_into_the_demo(small_demo, kind, name):
     """docs/import/ names the demo's branches, groups, buildings and grid: the demo
     secretary's dry run of each example reports no error."""
-    from branches.importers import household_import, member_import
-    from portal.imports import import_table_read
-    from volunteers.request_import import request_import
+    from branches.household_import import household_import
+    from branches.member_import import member_import
+    from portal.imports.reading import import_table_read
+    from volunteers.dispatch.request_import import request_import
 
     importer = {"members": member_import, "households": household_import}.get(kind, request_import)
     table = import_table_read(
@@ -324,7 +325,7 @@ def test_the_open_offer_is_still_open_hours_after_loading(small_demo, client):
         client.force_login(member)
         page = client.get(reverse("my_tasks")).content.decode()
         assert "楼道堆物清理" in page
-        from volunteers.dispatch import offer_accept
+        from volunteers.dispatch.task_services import offer_accept
 
         assert offer_accept(offer=offer, user=member).status == Offer.Status.ACCEPTED
 

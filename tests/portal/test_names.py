@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 
 from portal.names import person_name, person_name_sql
 from tests.factories import make_member, make_user
-from volunteers.registration import registration_approve, registration_submit
+from volunteers.registration.services import registration_approve, registration_submit
 
 
 def pdf_text(content: bytes) -> str:

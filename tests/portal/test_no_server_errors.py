@@ -83,7 +83,8 @@ def world(tree, users, members):
     from wagtail.images import get_image_model
     from wagtail.models import Collection, Task, Workflow
 
-    from alliance.minutes import action_to_project, minutes_verify_url
+    from alliance.action_items.services import action_to_project
+    from alliance.minutes.versions import minutes_verify_url
     from alliance.models import (
         ActionItem,
         ActionProgress,
@@ -104,7 +105,7 @@ def world(tree, users, members):
     from portal.publishing import NoticeBoardPage, NoticePage
     from tests.factories import make_household
     from volunteers.models import CheckIn, CommunityRegistration, Offer, ServiceRequest, Shift
-    from volunteers.registration import registration_submit
+    from volunteers.registration.services import registration_submit
 
     now = timezone.now()
     demo.demo_publishing(district=tree.district, branch=tree.branch_a, now=now)

@@ -20,8 +20,8 @@ from tests.alliance.test_meetings import action, alliance, convene, past_meeting
 from tests.alliance.test_partners import make_need, make_partner, make_resource, rebuild
 from tests.factories import add_page, make_duty, make_member, make_shift, publish
 from tests.volunteers.test_request_views import new_request, worker  # noqa: F401 (fixture)
+from volunteers.duties.services import credit_post
 from volunteers.models import CheckIn, Offer, ServiceRequest, Shift
-from volunteers.services import credit_post
 
 
 def next_link(body: str) -> str:

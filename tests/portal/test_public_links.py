@@ -26,9 +26,9 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from alliance import minutes as minutes_svc
-from alliance.meetings import TOKEN_PURPOSE
-from alliance.pdf import minutes_pdf
+from alliance.meetings.rules import TOKEN_PURPOSE
+from alliance.minutes.pdf import minutes_pdf
+from alliance.minutes.versions import verify_token
 from branches.models import MeetingKind
 from branches.schedule import meeting_schedule
 from portal import codes
@@ -42,7 +42,7 @@ from tests.portal.test_key_checks import GOOD
 from tests.volunteers.test_certificates import YEAR, credit
 from volunteers.models import Certificate
 from volunteers.pdf import certificate_pdf
-from volunteers.registration import registration_approve, registration_submit
+from volunteers.registration.services import registration_approve, registration_submit
 
 BASE = "https://tongxin.example.org"
 DEV = "http://127.0.0.1:8000"
@@ -111,7 +111,7 @@ def test_the_minutes_qr_code_opens_the_public_site(client, al, users, public, tm
     with frozen():  # the signed token carries the time
         path = reverse(
             "alliance_minutes_verify",
-            args=[minutes.pk, minutes_svc.verify_token(minutes, minutes.version)],
+            args=[minutes.pk, verify_token(minutes, minutes.version)],
         )
         response = client.get(f"/alliance/meetings/{al.meeting.pk}/minutes.pdf")
         assert response.status_code == 200

@@ -267,7 +267,7 @@ def test_an_agenda_carried_into_a_later_meeting_is_found(
 ):
     import datetime as dt
 
-    from alliance import minutes as svc
+    from alliance.minutes import services as svc
     from alliance.models import JointMeeting
 
     later = JointMeeting.objects.create(

@@ -12,7 +12,8 @@ if not os.environ.get("ELASTICSEARCH_URL"):
         allow_module_level=True,
     )
 
-from search.backends.elastic import ElasticsearchBackend, is_concrete_index_of  # noqa: E402
+from search.backends.elastic import ElasticsearchBackend  # noqa: E402
+from search.backends.elastic_mapping import is_concrete_index_of  # noqa: E402
 from search.base import SearchQuery, Visibility  # noqa: E402
 
 EVERYTHING = Visibility(everything=True)

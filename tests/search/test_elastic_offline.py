@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from search.backends.elastic import (
-    ElasticsearchBackend,
+from search.backends.elastic import ElasticsearchBackend
+from search.backends.elastic_mapping import (
     alias_swap_actions,
     choose_analyzer,
     concrete_index_name,
@@ -16,8 +16,8 @@ from search.backends.elastic import (
     index_definition,
     is_concrete_index_of,
     plugins_on_every_node,
-    results_from_response,
 )
+from search.backends.elastic_query import results_from_response
 from search.base import DOCUMENT_FIELDS, SearchQuery, Visibility
 from search.text import query_grams
 

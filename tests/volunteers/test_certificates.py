@@ -22,7 +22,8 @@ from volunteers.models import (
     ServiceLedger,
     Shift,
 )
-from volunteers.pdf import certificate_pdf, registration_slip_pdf
+from volunteers.pdf import certificate_pdf
+from volunteers.registration.pdf import registration_slip_pdf
 
 YEAR = timezone.localtime(NOW).year
 ADDRESS = "幸福里小区3号楼2单元501"

@@ -22,6 +22,14 @@ from hypothesis import strategies as st
 
 from portal import codes
 from tests.factories import make_duty, make_member, make_user
+from volunteers.duties.services import (
+    check_in_correct,
+    check_in_verify,
+    check_ins_auto_close,
+    credit_post,
+    shift_check,
+    walk_in_record,
+)
 from volunteers.models import (
     CheckIn,
     CheckInCorrection,
@@ -31,14 +39,6 @@ from volunteers.models import (
     ServiceLedger,
     Shift,
     SignUp,
-)
-from volunteers.services import (
-    auto_check_out,
-    check_in_correct,
-    check_in_verify,
-    credit_post,
-    shift_check,
-    walk_in_record,
 )
 
 START = timezone.now().replace(second=0, microsecond=0) - dt.timedelta(minutes=10)
@@ -204,8 +204,8 @@ def test_auto_check_out_waits_for_review_then_verify_credits(tree, users):
     place_for(shift, user)
     with at(START + dt.timedelta(minutes=10)):
         record, _, _ = shift_check(shift=shift, user=user, digits=code(shift))
-    assert auto_check_out() == 0  # the shift is still on
-    assert auto_check_out(now=shift.ends_at + dt.timedelta(hours=3)) == 1
+    assert check_ins_auto_close() == 0  # the shift is still on
+    assert check_ins_auto_close(now=shift.ends_at + dt.timedelta(hours=3)) == 1
     record.refresh_from_db()
     assert (record.checked_out_at, record.out_method, record.needs_review) == (
         shift.ends_at,
@@ -316,7 +316,7 @@ def test_ledgers_equal_the_sum_of_events_after_any_sequence(tree, users, steps):
         shift = shifts[which]
         try:
             if action == "auto":
-                auto_check_out()
+                check_ins_auto_close()
             elif action == "verify":
                 check_in_verify(check_in=record, by=users.secretary)
             elif action == "close" and record.checked_out_at is None:

@@ -11,13 +11,13 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from alliance import meetings
+from alliance.meetings.attendance import meeting_sign_in
 from alliance.models import Alliance, Invitation, JointMeeting
 from portal import codes
 from portal.models import Notification
 from tests.factories import make_duty, make_user
+from volunteers.duties.services import shift_check
 from volunteers.models import CheckIn, Shift, SignUp
-from volunteers.services import shift_check
 
 
 def running_shift(tree, **kwargs):
@@ -134,20 +134,20 @@ def meeting(tree, users):
 def test_meeting_sign_in_locks_the_person_out_even_for_the_right_code(meeting, users):
     for _ in range(codes.PERSON_LIMIT.failures - 1):
         with pytest.raises(ValidationError, match="签到码错误或已过期"):
-            meetings.sign_in(
+            meeting_sign_in(
                 meeting=meeting, user=users.partner, digits=wrong_code(meeting.pk, "meeting")
             )
     with pytest.raises(ValidationError, match="签到码错误次数过多"):
-        meetings.sign_in(
+        meeting_sign_in(
             meeting=meeting, user=users.partner, digits=wrong_code(meeting.pk, "meeting")
         )
     with pytest.raises(ValidationError, match="签到码错误次数过多"):
-        meetings.sign_in(
+        meeting_sign_in(
             meeting=meeting, user=users.partner, digits=right_code(meeting.pk, "meeting")
         )
     assert not Invitation.objects.filter(signed_in_at__isnull=False).exists()
     with later(16):
-        invitation, repeated = meetings.sign_in(
+        invitation, repeated = meeting_sign_in(
             meeting=meeting, user=users.partner, digits=right_code(meeting.pk, "meeting")
         )
     assert invitation.signed_in_at is not None and not repeated
@@ -163,7 +163,7 @@ def test_many_wrong_meeting_codes_tell_the_convener_once(meeting, users):
             if failures == codes.TARGET_LIMIT.failures + 2:
                 break
             with pytest.raises(ValidationError):
-                meetings.sign_in(
+                meeting_sign_in(
                     meeting=meeting, user=user, digits=wrong_code(meeting.pk, "meeting")
                 )
             failures += 1
@@ -172,10 +172,10 @@ def test_many_wrong_meeting_codes_tell_the_convener_once(meeting, users):
         (users.secretary, reverse("meeting_detail", args=[meeting.pk]))
     ]
     with pytest.raises(ValidationError, match="请扫描召集人的二维码"):
-        meetings.sign_in(
+        meeting_sign_in(
             meeting=meeting, user=users.partner, digits=right_code(meeting.pk, "meeting")
         )
-    invitation, _ = meetings.sign_in(
+    invitation, _ = meeting_sign_in(
         meeting=meeting,
         user=users.partner,
         token=codes.current(meeting.pk, "in", purpose="meeting").token,

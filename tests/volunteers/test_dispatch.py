@@ -16,17 +16,15 @@ from django.utils import timezone
 from portal.models import InboxMessage, Role
 from portal.services import role_assign
 from tests.factories import make_duty, make_member, make_user
-from volunteers.dispatch import (
-    offer_accept,
-    offer_decline,
+from volunteers.dispatch.services import (
     offers_expire,
     offers_send,
     request_cancel,
     request_create,
     request_review,
-    task_complete,
-    task_start,
 )
+from volunteers.dispatch.task_services import offer_accept, offer_decline, task_complete, task_start
+from volunteers.duties.services import shift_sign_up
 from volunteers.models import (
     CreditEvent,
     Offer,
@@ -37,7 +35,6 @@ from volunteers.models import (
     SignUp,
 )
 from volunteers.pdf import certificate_services
-from volunteers.services import sign_up
 
 SOON = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(days=1)
 
@@ -175,7 +172,7 @@ def test_places_fill_then_the_rest_are_withdrawn_and_overlaps_are_refused(tree, 
         ends_at=SOON + dt.timedelta(hours=3), signup_deadline=SOON,
     )  # fmt: skip
     with pytest.raises(ValidationError, match="帮独居老人买药"):
-        sign_up(shift=during, user=people[0])
+        shift_sign_up(shift=during, user=people[0])
     shift = Shift.objects.create(
         duty=make_duty(tree), starts_at=SOON + dt.timedelta(days=1),
         ends_at=SOON + dt.timedelta(days=1, hours=2),

@@ -16,9 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import make_duty, make_user
-from volunteers.dispatch import task_credit_post
+from volunteers.dispatch.task_services import task_credit_post
+from volunteers.duties.services import check_in_correct, walk_in_record
+from volunteers.ledgers import ledger_minutes
 from volunteers.models import Offer, ServiceRequest, Shift
-from volunteers.services import check_in_correct, ledger_minutes, walk_in_record
 
 YEAR = timezone.localdate().year - 1
 CASES = 25

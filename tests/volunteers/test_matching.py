@@ -12,7 +12,7 @@ from django.utils import translation
 
 from branches.models import GridPage
 from tests.factories import NOW, add_page, make_duty, make_member, make_shift, make_user
-from volunteers.matching import rank_candidates
+from volunteers.dispatch.matching import rank_candidates
 from volunteers.models import CheckIn, Offer, ServiceRequest, SignUp, Skill, VolunteerProfile
 
 # The request's place, and points north of it (1° of latitude ≈ 111.32 km).

@@ -8,7 +8,8 @@ from tests.volunteers.test_request_views import (  # noqa: F401 (fixtures)
     worker,
     worker_b,
 )
-from volunteers.dispatch import offer_accept, offers_send
+from volunteers.dispatch.services import offers_send
+from volunteers.dispatch.task_services import offer_accept
 from volunteers.models import Offer, RequestPhoto
 
 

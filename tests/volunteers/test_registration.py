@@ -14,7 +14,7 @@ from branches.models import GridBranchPage, GridPage
 from portal.models import InboxMessage
 from tests.factories import add_page, make_member, make_user
 from volunteers.models import CommunityRegistration
-from volunteers.registration import (
+from volunteers.registration.services import (
     registration_approve,
     registration_return,
     registration_submit,

@@ -17,19 +17,19 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from branches.models import GridBranchPage, GridPage
-from portal.imports import ImportRow, import_table_read
+from portal.imports.reading import ImportRow, import_table_read
 from portal.models import AuditEntry, Role
 from portal.services import role_assign
 from search.query import search
 from tests.factories import add_page, make_user
-from volunteers.models import Offer, RequestEvent, ServiceRequest, Skill
-from volunteers.request_import import (
+from volunteers.dispatch.records import request_dashboard
+from volunteers.dispatch.request_import import (
     REQUEST_COLUMNS,
     REQUESTS,
     request_import,
     request_import_example,
 )
-from volunteers.request_records import request_dashboard
+from volunteers.models import Offer, RequestEvent, ServiceRequest, Skill
 
 Status = ServiceRequest.Status
 DASHBOARD = "/admin/volunteering/requests/dashboard/"
@@ -185,7 +185,7 @@ def test_filter_words_carry_the_grid_workers_key_for_requests_only():
 
 
 def test_elasticsearch_permission_filter_knows_grid_workers():
-    from search.backends.elastic import permission_filter
+    from search.backends.elastic_query import permission_filter
     from search.base import Visibility
 
     body = permission_filter(

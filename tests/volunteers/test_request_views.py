@@ -15,7 +15,8 @@ from PIL import Image
 from portal.models import AuditEntry, Role
 from portal.services import role_assign
 from tests.factories import make_member, make_user
-from volunteers.dispatch import offer_accept, offers_send, request_create, task_complete
+from volunteers.dispatch.services import offers_send, request_create
+from volunteers.dispatch.task_services import offer_accept, task_complete
 from volunteers.models import Offer, RequestEvent, ServiceRequest
 
 SOON = timezone.localtime().replace(second=0, microsecond=0) + dt.timedelta(days=1)

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from portal.models import InboxMessage
 from tests.factories import NOW, make_duty, make_member, make_shift, make_user
+from volunteers.duties.services import shift_sign_up, signup_cancel
 from volunteers.models import Duty, SignUp, Skill, VolunteerProfile
-from volunteers.services import cancel, sign_up
 
 
 def people(n, prefix="v"):
@@ -31,10 +31,10 @@ def statuses(shift):
 def test_places_then_waitlist_and_signing_up_twice_changes_nothing(tree):
     shift = make_shift(make_duty(tree), capacity=2)
     a, b, c = people(3)
-    assert sign_up(shift=shift, user=a).status == "confirmed"
-    assert sign_up(shift=shift, user=b).status == "confirmed"
-    assert sign_up(shift=shift, user=c).status == "waitlisted"
-    again = sign_up(shift=shift, user=a)
+    assert shift_sign_up(shift=shift, user=a).status == "confirmed"
+    assert shift_sign_up(shift=shift, user=b).status == "confirmed"
+    assert shift_sign_up(shift=shift, user=c).status == "waitlisted"
+    again = shift_sign_up(shift=shift, user=a)
     assert again.status == "confirmed" and shift.signups.count() == 3
 
 
@@ -46,10 +46,10 @@ def test_overlapping_shift_is_refused_with_a_message(tree):
     )
     later = make_shift(duty, start_in=dt.timedelta(days=3))
     (a,) = people(1)
-    sign_up(shift=first, user=a)
+    shift_sign_up(shift=first, user=a)
     with pytest.raises(ValidationError, match="楼道清理"):
-        sign_up(shift=overlapping, user=a)
-    assert sign_up(shift=later, user=a).status == "confirmed"
+        shift_sign_up(shift=overlapping, user=a)
+    assert shift_sign_up(shift=later, user=a).status == "confirmed"
     assert not overlapping.signups.exists()
 
 
@@ -66,7 +66,7 @@ def test_who_may_sign_up(tree):
     def can(eligibility, user, **kw):
         shift = make_shift(make_duty(tree, eligibility=eligibility, **kw))
         try:
-            sign_up(shift=shift, user=user)
+            shift_sign_up(shift=shift, user=user)
         except ValidationError:
             return False
         return True
@@ -84,9 +84,9 @@ def test_closed_deadline_and_cancelled_shift(tree):
     called_off = make_shift(duty, start_in=dt.timedelta(days=5), cancelled=True)
     (a,) = people(1)
     with pytest.raises(ValidationError, match="报名已截止"):
-        sign_up(shift=closed, user=a)
+        shift_sign_up(shift=closed, user=a)
     with pytest.raises(ValidationError):
-        sign_up(shift=called_off, user=a)
+        shift_sign_up(shift=called_off, user=a)
     assert not SignUp.objects.exists()
 
 
@@ -95,11 +95,11 @@ def test_cancel_promotes_the_first_on_the_waitlist_and_tells_them(
 ):
     shift = make_shift(make_duty(tree), capacity=1)
     a, b, c = people(3)
-    first = sign_up(shift=shift, user=a)
-    sign_up(shift=shift, user=b)
-    sign_up(shift=shift, user=c)
+    first = shift_sign_up(shift=shift, user=a)
+    shift_sign_up(shift=shift, user=b)
+    shift_sign_up(shift=shift, user=c)
     with django_capture_on_commit_callbacks(execute=True):
-        assert cancel(signup=first).status == "cancelled"
+        assert signup_cancel(signup=first).status == "cancelled"
     assert statuses(shift) == [("v0", "cancelled"), ("v1", "confirmed"), ("v2", "waitlisted")]
     message = InboxMessage.objects.get(user=b)
     assert "楼道清理" in message.subject
@@ -109,7 +109,7 @@ def test_cancel_promotes_the_first_on_the_waitlist_and_tells_them(
 def test_cancelling_after_the_deadline_is_late(tree):
     shift = make_shift(make_duty(tree), cancel_deadline=NOW - dt.timedelta(hours=1))
     (a,) = people(1)
-    assert cancel(signup=sign_up(shift=shift, user=a)).status == "late"
+    assert signup_cancel(signup=shift_sign_up(shift=shift, user=a)).status == "late"
 
 
 @hsettings(
@@ -128,11 +128,11 @@ def test_capacity_and_waitlist_hold_after_any_sequence(tree, capacity, steps):
     for action, who in steps:
         user = users[who]
         if action == "sign_up":
-            sign_up(shift=shift, user=user)
+            shift_sign_up(shift=shift, user=user)
         else:
             live = SignUp.objects.filter(shift=shift, user=user, status__in=SignUp.ACTIVE).first()
             if live:
-                cancel(signup=live)
+                signup_cancel(signup=live)
         confirmed = shift.signups.filter(status="confirmed").count()
         waiting = list(shift.signups.filter(status="waitlisted").order_by("created_at", "id"))
         assert confirmed <= capacity
@@ -153,7 +153,7 @@ def test_two_hundred_simultaneous_sign_ups_for_twenty_places(tree):
         try:
             for user in batch:  # four rounds; in each, 50 sign-ups start together
                 start.wait()
-                sign_up(shift=shift, user=user)
+                shift_sign_up(shift=shift, user=user)
         except Exception as error:  # noqa: BLE001 - any error fails the test below
             errors.append(error)
         finally:
@@ -212,7 +212,7 @@ def test_anonymous_must_sign_in(client, tree):
 
 def test_sign_up_sheet_is_scoped(client, tree, users):
     shift = make_shift(make_duty(tree), capacity=1)
-    sign_up(shift=shift, user=users.member)
+    shift_sign_up(shift=shift, user=users.member)
     url = f"/admin/duties/shift/{shift.pk}/signups/"
     client.force_login(users.secretary)
     assert "member" in client.get(url).content.decode()
@@ -291,7 +291,7 @@ def test_a_late_cancel_asks_first_and_says_it_will_be_recorded_late(client, tree
     free = make_shift(make_duty(tree, title="敬老探访"), start_in=dt.timedelta(days=5))
     client.force_login(users.member)
     for shift in (late, free):
-        sign_up(shift=shift, user=users.member)
+        shift_sign_up(shift=shift, user=users.member)
     page = client.get(f"/volunteer/shifts/{late.pk}/").content.decode()
     assert 'data-confirm="确定现在取消吗？已过取消截止时间，本次取消将记为迟取消。"' in page
     assert "/static/portal/site.js" in page

@@ -24,13 +24,8 @@ from tests.volunteers.test_request_views import (  # noqa: F401 (fixture)
     text,
     worker,
 )
-from volunteers.dispatch import (
-    offer_accept,
-    offers_send,
-    request_cancel,
-    request_return,
-    task_complete,
-)
+from volunteers.dispatch.services import offers_send, request_cancel, request_return
+from volunteers.dispatch.task_services import offer_accept, task_complete
 from volunteers.models import CreditEvent, Offer, ServiceRequest
 
 WORKER_PHONE = "13900001111"

@@ -2,7 +2,7 @@
 
 from django import template
 
-from volunteers.dispatch import open_offers
+from volunteers.dispatch.selectors import open_offers
 
 register = template.Library()
 

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
-from branches import demo, demo_tree
+from branches import demo, demo_plan, demo_tree
 from search.backends import get_backend
 
 
@@ -18,7 +18,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--scale", choices=sorted(demo_tree.SCALES), default="small")
+        parser.add_argument("--scale", choices=sorted(demo_plan.SCALES), default="small")
         parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
 
     def handle(self, *args, scale, seed, verbosity=1, **options):
@@ -43,7 +43,7 @@ class Command(BaseCommand):
             # demo accounts' inboxes; their emails are not printed to the console.
             with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
                 result = demo.load(
-                    demo_tree.SCALES[scale], seed=seed, out=self.stdout.write if timings else None
+                    demo_plan.SCALES[scale], seed=seed, out=self.stdout.write if timings else None
                 )
             # Bulk inserts skip the save signals: build the search indexes once.
             call_command("update_index", verbosity=0)
