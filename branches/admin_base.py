@@ -1,63 +1,17 @@
 """The admin's building blocks for records in the organisation tree, used by every
-app's admin: list, edit, delete, history and usage views limited to the user's
-scope (portal/roles.py), the grid, branch and building filters with the user's
-own choices, the private-data column, and ``ScopedViewSet``."""
+app's admin beside the kernel's scoped views (portal/admin_views.py): the grid,
+branch and building filters with the user's own choices, and the private-data
+column."""
 
 import django_filters
-from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
-from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.admin.ui.tables import Column
-from wagtail.admin.views import generic
-from wagtail.admin.viewsets.model import ModelViewSet
 
-from branches.choosers import household_chooser_viewset
-from branches.forms import PrivateRecordForm, pages_in_scope
 from branches.models import Building, GridBranchPage, GridPage
-from portal.roles import can_access, user_scope, visible_to
-
-# --- Scoped views -----------------------------------------------------------------
-
-
-class ScopedIndexView(generic.IndexView):
-    list_select_related = ()
-
-    def get_base_queryset(self):
-        qs = super().get_base_queryset()
-        if self.list_select_related:
-            qs = qs.select_related(*self.list_select_related)
-        return visible_to(self.request.user, qs)
-
-
-class InScopeObjectMixin:
-    """A record outside the user's scope is refused (403). Wagtail's views differ in
-    their get_object() signatures (edit: ``queryset=None``; history, usage: none), so
-    the arguments are passed on as given."""
-
-    def get_object(self, *args, **kwargs):
-        obj = super().get_object(*args, **kwargs)
-        if not can_access(self.request.user, obj):
-            raise PermissionDenied
-        return obj
-
-
-class ScopedEditView(InScopeObjectMixin, generic.EditView):
-    pass
-
-
-class ScopedDeleteView(InScopeObjectMixin, generic.DeleteView):
-    pass
-
-
-class ScopedHistoryView(InScopeObjectMixin, generic.HistoryView):
-    pass
-
-
-class ScopedUsageView(InScopeObjectMixin, generic.UsageView):
-    pass
-
+from branches.visibility import pages_in_scope
+from portal.roles import user_scope, visible_to
 
 # --- Filters ------------------------------------------------------------------------
 
@@ -120,33 +74,3 @@ class PrivateLinkColumn(Column):
 
 
 PRIVATE = PrivateLinkColumn("private", label=_("Private data"))
-
-
-# --- Viewsets -----------------------------------------------------------------------------
-
-
-class ScopedViewSet(ModelViewSet):
-    index_view_class = ScopedIndexView
-    edit_view_class = ScopedEditView
-    delete_view_class = ScopedDeleteView
-    history_view_class = ScopedHistoryView
-    usage_view_class = ScopedUsageView
-    copy_view_enabled = False
-    list_per_page = 50
-    list_select_related = ()
-    form_class = PrivateRecordForm
-
-    def get_index_view_kwargs(self, **kwargs):
-        return super().get_index_view_kwargs(list_select_related=self.list_select_related, **kwargs)
-
-    # Fields edited with a chooser (a searchable modal) instead of a long select.
-    chooser_fields = ()
-
-    def get_edit_handler(self):
-        panels = [
-            FieldPanel(name, widget=household_chooser_viewset.widget_class)
-            if name in self.chooser_fields
-            else FieldPanel(name)
-            for name in self.form_fields
-        ]
-        return ObjectList(panels, base_form_class=self.form_class).bind_to_model(self.model)

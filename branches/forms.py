@@ -1,95 +1,15 @@
-"""Admin forms for private records: private values are write-only (the form
-never shows them in clear), and every choice is limited to the user's scope."""
+"""The tree's admin forms for private records (members, central households, their
+visits), on the kernel's ``PrivateRecordForm``: an ID number held by another
+record is refused without naming a record the user may not see."""
 
 from django import forms
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.forms import WagtailAdminModelForm
 
-from branches.models import (
-    Building,
-    BuildingGroupPage,
-    CentralHousehold,
-    GridBranchPage,
-    Household,
-    Member,
-    PartyPost,
-)
-from portal.crypto import EncryptedTextField, keyed_hashes
+from branches.models import PartyPost
+from portal.admin_forms import PrivateRecordForm
+from portal.crypto import keyed_hashes
 from portal.duplicates import ID_NUMBER_HELD_ELSEWHERE, held_elsewhere_audit, held_hashes
-from portal.masking import mask_address, mask_id_number, mask_phone
-from portal.roles import path_q, user_scope, visible_to
-
-MASKS = {"id_number": mask_id_number, "phone": mask_phone, "address": mask_address}
-
-
-def pages_in_scope(user, qs):
-    scope = user_scope(user)
-    if scope.is_district:
-        return qs
-    q = path_q("path", scope.paths)
-    if scope.group_ids:
-        if qs.model is GridBranchPage:
-            # A leader's own branch is the parent of their group.
-            q |= Q(path__in=[p[: -GridBranchPage.steplen] for p in scope.group_paths])
-        else:
-            q |= Q(pk__in=scope.group_ids)
-    return qs.filter(q)
-
-
-class PrivateRecordForm(WagtailAdminModelForm):
-    def __init__(self, *args, for_user=None, **kwargs):
-        super().__init__(*args, for_user=for_user, **kwargs)
-        self._kept_private = {}
-        for name, field in self.fields.items():
-            model_field = (
-                self._meta.model._meta.get_field(name) if name in _model_field_names(self) else None
-            )
-            if isinstance(model_field, EncryptedTextField):
-                current = getattr(self.instance, name, "") if self.instance.pk else ""
-                if current:
-                    self._kept_private[name] = current
-                    self.initial[name] = ""
-                    field.required = False
-                    field.widget.attrs["placeholder"] = MASKS.get(name, mask_phone)(current)
-                    field.help_text = _("Stored encrypted. Leave empty to keep the current value.")
-        if for_user is not None:
-            self._limit_choices(for_user)
-
-    def _limit_choices(self, user):
-        for name, field in self.fields.items():
-            qs = getattr(field, "queryset", None)
-            if qs is None:
-                continue
-            if qs.model in (GridBranchPage, BuildingGroupPage):
-                field.queryset = pages_in_scope(user, qs)
-                if qs.model is GridBranchPage and not self.instance.pk:
-                    self._preselect_only_choice(name, field)
-            elif qs.model in (Building, Household, Member, CentralHousehold):
-                field.queryset = visible_to(user, qs)
-
-    def _preselect_only_choice(self, name, field):
-        """A new record of someone with one branch (a secretary) starts with
-        that branch chosen, and no empty choice to pick by mistake."""
-        if self.initial.get(name) or self.is_bound:
-            return
-        only = list(field.queryset.values_list("pk", flat=True)[:2])
-        if len(only) == 1:
-            self.initial[name] = only[0]
-            if field.required:
-                field.empty_label = None
-
-    def clean(self):
-        cleaned = super().clean()
-        for name, value in self._kept_private.items():
-            if not cleaned.get(name):
-                cleaned[name] = value
-                self.errors.pop(name, None)
-        return cleaned
-
-
-def _model_field_names(form):
-    return {f.name for f in form._meta.model._meta.get_fields()}
+from portal.masking import mask_id_number
 
 
 def _duplicate_id_error(form, model):

@@ -31,15 +31,11 @@ from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.widgets.button import Button
 
-from branches.admin_base import (
-    ScopedEditView,
-    ScopedIndexView,
-    ScopedViewSet,
-    branch_choices,
-)
-from branches.forms import PrivateRecordForm
+from branches.admin_base import branch_choices
 from branches.models import Attendance, Meeting, MeetingKind, MeetingPhoto
 from branches.schedule import attendance_record, meeting_cancel, meeting_schedule, occurrences
+from portal.admin_forms import PrivateRecordForm
+from portal.admin_views import ScopedEditView, ScopedIndexView, ScopedViewSet
 from portal.roles import can_access
 from portal.uploads import private_file_response
 

@@ -20,8 +20,8 @@ from datetime import date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from branches.forms import pages_in_scope
 from branches.models import BuildingGroupPage, Gender, GridBranchPage, Member, PartyPost
+from branches.visibility import pages_in_scope
 from portal.crypto import keyed_hash, keyed_hashes
 from portal.duplicates import ID_NUMBER_HELD_ELSEWHERE_IMPORT, held_elsewhere_audit, held_hashes
 from portal.imports.checking import (

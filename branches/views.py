@@ -5,9 +5,9 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.admin_url_finder import AdminURLFinder
 
-from branches.forms import MASKS
 from branches.models import Household, Member, Resident
 from portal.audit import audit_record
+from portal.masking import MASKS
 from portal.models import AuditEntry
 from portal.roles import can_access, can_reveal
 

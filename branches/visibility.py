@@ -1,13 +1,15 @@
 """The organisation tree's part of the role rules (portal/roles.py): at which unit
 each role is assigned, and who sees which members, households, buildings,
-residents, central households and their visits, branch meetings and attendance."""
+residents, central households and their visits, branch meetings and attendance,
+and which branches and building groups an admin form offers."""
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import BuildingGroupPage, GridBranchPage, GridPage
+from portal.admin_forms import preselect_only_choice
 from portal.models import Role
-from portal.roles import role_unit, scoped, user_scope, visibility
+from portal.roles import path_q, role_unit, scoped, user_scope, visibility
 
 LEVELS = (GridPage.Level.FIRST, GridPage.Level.SECOND, GridPage.Level.THIRD)
 role_unit(
@@ -21,6 +23,28 @@ role_unit(
     Role.GROUP_LEADER, BuildingGroupPage, _("A group leader's unit is a building party group.")
 )
 role_unit(Role.GRID_WORKER, GridPage, _("A grid worker's unit is a grid."))
+
+
+@visibility("branches.gridbranchpage")
+@visibility("branches.buildinggrouppage")
+def pages_in_scope(user, qs):
+    """Branches and groups under the user's units; a group leader also gets the
+    branch their group belongs to."""
+    scope = user_scope(user)
+    if scope.is_district:
+        return qs
+    q = path_q("path", scope.paths)
+    if scope.group_ids:
+        if qs.model is GridBranchPage:
+            # A leader's own branch is the parent of their group.
+            q |= Q(path__in=[p[: -GridBranchPage.steplen] for p in scope.group_paths])
+        else:
+            q |= Q(pk__in=scope.group_ids)
+    return qs.filter(q)
+
+
+# A secretary's new record starts in their one branch.
+preselect_only_choice("branches.gridbranchpage")
 
 
 @visibility("branches.member")

@@ -15,7 +15,6 @@ from branches import (
 )
 from branches.admin_base import (
     PRIVATE,
-    ScopedViewSet,
     TreeFilterSet,
     building_choices,
 )
@@ -24,7 +23,6 @@ from branches.forms import (
     CentralHouseholdForm,
     HouseholdVisitForm,
     MemberForm,
-    PrivateRecordForm,
     UniqueIdNumberMixin,
 )
 from branches.models import (
@@ -35,6 +33,8 @@ from branches.models import (
     Member,
     Resident,
 )
+from portal.admin_forms import PrivateRecordForm
+from portal.admin_views import ScopedViewSet
 
 # --- Filters ------------------------------------------------------------------------
 
@@ -187,7 +187,7 @@ class ResidentViewSet(ScopedViewSet):
     list_export = ["name", "gender", "household", "relation", "id_number_masked", "phone_masked"]
     export_headings = {"id_number_masked": _("ID number"), "phone_masked": _("phone")}
     export_filename = "residents"
-    chooser_fields = ("household",)
+    chooser_fields = {"household": household_chooser_viewset}
     form_fields = ["household", "name", "gender", "birth_date", "relation", "id_number", "phone"]
 
 
@@ -201,7 +201,7 @@ class CentralHouseholdViewSet(ScopedViewSet):
     list_export = ["member", "household"]
     export_filename = "central-households"
     form_class = CentralHouseholdForm
-    chooser_fields = ("household",)
+    chooser_fields = {"household": household_chooser_viewset}
     form_fields = ["member", "household", "contact_households"]
 
 

@@ -81,6 +81,11 @@ def mask_private_numbers(text: str) -> str:
     return _PRIVATE_NUMBER.sub(_mask_number, text)
 
 
+# How each private field is shown masked, by field name (a phone number's mask
+# for any other).
+MASKS = {"id_number": mask_id_number, "phone": mask_phone, "address": mask_address}
+
+
 def _mask_number(found: re.Match) -> str:
     number = found.group()
     if number.isalnum() and len(number) in (15, 18):

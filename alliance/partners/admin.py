@@ -21,8 +21,8 @@ from wagtail.admin.viewsets.model import ModelViewSet
 
 from alliance.models import Agreement, Alliance, Partner, PartnerContact
 from alliance.partners.selectors import partners_visible_to
-from branches.forms import PrivateRecordForm
 from branches.models import GridPage
+from portal.admin_forms import PrivateRecordForm
 from portal.models import Role
 
 

@@ -23,15 +23,13 @@ from django.utils.translation import gettext as _
 
 from portal.imports.kinds import IMPORT_KINDS, ImportColumn
 from portal.imports.reading import ImportRow
-from portal.masking import mask_address, mask_id_number, mask_phone
+from portal.masking import MASKS, mask_phone
 from portal.validators import normalise_mobile, validate_id_number, validate_mobile
 
 T = TypeVar("T")
 
 # Lookups with IN (...) are chunked below SQLite's variable limit.
 CHUNK = 500
-
-MASKS = {"id_number": mask_id_number, "phone": mask_phone, "address": mask_address}
 
 
 @dataclass(frozen=True)

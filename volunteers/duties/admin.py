@@ -30,9 +30,9 @@ from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import CreateView
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from branches.admin_base import ScopedIndexView, ScopedViewSet
-from branches.forms import PrivateRecordForm
 from branches.meeting_admin import RepeatFields
+from portal.admin_forms import PrivateRecordForm
+from portal.admin_views import ScopedIndexView, ScopedViewSet
 from portal.forms import LOCAL_MINUTE, LocalDateTimeInput
 from volunteers.duties import services
 from volunteers.duties.selectors import can_organise

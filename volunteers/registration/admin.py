@@ -20,7 +20,8 @@ from wagtail.admin.admin_url_finder import ModelAdminURLFinder
 from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.views import generic
 
-from branches.admin_base import ScopedViewSet, TreeFilterSet
+from branches.admin_base import TreeFilterSet
+from portal.admin_views import ScopedViewSet
 from portal.masking import mask_address
 from portal.names import person_name
 from portal.roles import can_access
