@@ -62,9 +62,6 @@ def document_styles() -> dict[str, ParagraphStyle]:
         "label_next": ParagraphStyle(
             "alliance_label_next", parent=base["body"], firstLineIndent=21, keepWithNext=1
         ),
-        "qr_note": ParagraphStyle(
-            "alliance_qr_note", parent=base["small"], alignment=TA_CENTER, textColor=colors.grey
-        ),
         "right": ParagraphStyle("alliance_right", parent=base["body"], alignment=TA_RIGHT),
     }
 

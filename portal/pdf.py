@@ -26,7 +26,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
-from reportlab.platypus import Flowable, SimpleDocTemplate, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Table, TableStyle
 
 FONT = "WQYMicroHei"
 MARGIN = 18 * mm
@@ -58,6 +58,14 @@ def styles() -> dict[str, ParagraphStyle]:
             "heading", parent=body, fontSize=13, leading=20, spaceBefore=4 * mm, spaceAfter=2 * mm
         ),
         "center": ParagraphStyle("center", parent=body, alignment=TA_CENTER),
+        "qr_note": ParagraphStyle(
+            "qr_note",
+            parent=body,
+            fontSize=8.5,
+            leading=12,
+            alignment=TA_CENTER,
+            textColor=colors.grey,
+        ),
     }
 
 
@@ -86,6 +94,28 @@ class QRCode(Flowable):
                     x = (col + 4) * cell
                     y = self.size - (row + 5) * cell
                     self.canv.rect(x, y, cell, cell, stroke=0, fill=1)
+
+
+def verification_qr(url: str, *, size: float) -> Table:
+    """The QR code of a document's verification page, "Scan to verify" under it."""
+    qr = Table(
+        [
+            [QRCode(url, size=size)],
+            [Paragraph(paragraph_text(_("Scan to verify")), styles()["qr_note"])],
+        ],
+        colWidths=[size + 6 * mm],
+    )
+    qr.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
+                ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                ("TOPPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return qr
 
 
 def table(rows, col_widths=None, header=True) -> Table:

@@ -18,13 +18,13 @@ from portal.pdf import (
     FONT,
     RED,
     WIDTH,
-    QRCode,
     paragraph_text,
     register_fonts,
     render,
     rule,
     styles,
     table,
+    verification_qr,
 )
 from portal.templatetags.portal_tags import minutes_to_hours, one_decimal
 from volunteers.selectors import service_record
@@ -57,9 +57,6 @@ def document_styles() -> dict[str, ParagraphStyle]:
             "cell_head", parent=base["body"], fontSize=9.5, leading=13, alignment=TA_CENTER
         ),
         "right": ParagraphStyle("right", parent=base["body"], fontSize=12, alignment=TA_RIGHT),
-        "qr_note": ParagraphStyle(
-            "qr_note", parent=base["small"], alignment=TA_CENTER, textColor=colors.grey
-        ),
     }
 
 
@@ -138,23 +135,7 @@ def certificate_pdf(certificate, verify_url: str, *, record=None) -> bytes:
 
 def _issuer_block(certificate, verify_url: str, s) -> Table:
     """The verification QR code on the left, the issuer and the date on the right."""
-    qr = Table(
-        [
-            [QRCode(verify_url, size=30 * mm)],
-            [Paragraph(paragraph_text(_("Scan to verify")), s["qr_note"])],
-        ],
-        colWidths=[36 * mm],
-    )
-    qr.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), FONT),
-                ("ALIGN", (0, 0), (-1, -1), "CENTER"),
-                ("TOPPADDING", (0, 0), (-1, -1), 0),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
-            ]
-        )
-    )
+    qr = verification_qr(verify_url, size=30 * mm)
     issuer = Table(
         [
             [

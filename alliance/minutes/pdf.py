@@ -20,7 +20,16 @@ from alliance.pdf_layout import (
     ordinal,
     time_span,
 )
-from portal.pdf import FONT, WIDTH, QRCode, paragraph_text, register_fonts, render, rule, table
+from portal.pdf import (
+    FONT,
+    WIDTH,
+    paragraph_text,
+    register_fonts,
+    render,
+    rule,
+    table,
+    verification_qr,
+)
 
 
 def _invitee(invitation: Invitation) -> str:
@@ -182,27 +191,6 @@ def _action_table(items: list, s) -> list:
     return [*story, grid]
 
 
-def _verification_qr(verify_url: str, s) -> Table:
-    qr = Table(
-        [
-            [QRCode(verify_url, size=26 * mm)],
-            [Paragraph(paragraph_text(_("Scan to verify")), s["qr_note"])],
-        ],
-        colWidths=[32 * mm],
-    )
-    qr.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), FONT),
-                ("ALIGN", (0, 0), (-1, -1), "CENTER"),
-                ("TOPPADDING", (0, 0), (-1, -1), 0),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
-            ]
-        )
-    )
-    return qr
-
-
 def _sign_off(minutes: Minutes, meeting: JointMeeting, verify_url: str, s) -> list:
     """The verification QR code beside the alliance's name and the date issued,
     kept together at the foot of the minutes."""
@@ -212,7 +200,8 @@ def _sign_off(minutes: Minutes, meeting: JointMeeting, verify_url: str, s) -> li
         date = formats.date_format(timezone.localtime(issued), "DATE_FORMAT")
         sign_off.append(Paragraph(paragraph_text(date), s["right"]))
     block = Table(
-        [[_verification_qr(verify_url, s), sign_off]], colWidths=[36 * mm, WIDTH - 36 * mm]
+        [[verification_qr(verify_url, size=26 * mm), sign_off]],
+        colWidths=[36 * mm, WIDTH - 36 * mm],
     )
     block.setStyle(
         TableStyle(

@@ -11,7 +11,10 @@ import shares, each in its own module and tested on its own.
   ``rows_check`` runs a kind's row check over a file;
 * ``writing``: ``import_finish`` writes every row in one transaction (all or
   nothing, only when no row has an error and it is not a dry run) and audits it;
-* ``examples``: a kind's example file, built from its columns.
+* ``examples``: a kind's example file, built from its columns;
+* ``views`` and ``staging``: the admin pages (upload, dry-run report, confirm),
+  the upload kept encrypted between the two steps; an app describes each of its
+  imports with an ``ImportPage``.
 
 The kinds themselves live with their records (branches/member_import.py,
 branches/household_import.py, volunteers/dispatch/request_import.py).

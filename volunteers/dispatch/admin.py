@@ -12,7 +12,7 @@ import datetime as dt
 
 from django import forms
 from django.core.paginator import InvalidPage
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse, reverse_lazy
 from django.utils import formats, timezone
@@ -26,15 +26,11 @@ from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.models import Page
 
-from branches.import_views import (
-    EXAMPLE_TYPES,
-    ImportPage,
-    ImportView,
-)
 from branches.models import DistrictPage, GridBranchPage, GridPage
 from portal.audit import audit_record
 from portal.exports import XLSX_CONTENT_TYPE, attachment_header
 from portal.forms import LocalDateInput
+from portal.imports.views import ImportPage, ImportView, example_download
 from portal.masking import mask_address
 from portal.models import AuditEntry
 from portal.roles import path_q, user_scope
@@ -50,7 +46,7 @@ from volunteers.dispatch.records import (
     requests_filtered,
     requests_workbook,
 )
-from volunteers.dispatch.request_import import REQUESTS, request_import, request_import_example
+from volunteers.dispatch.request_import import REQUESTS, request_import
 from volunteers.models import ServiceRequest
 from volunteers.visibility import requests_visible_to
 
@@ -344,10 +340,6 @@ def requests_export(request):
 
 # --- The import ----------------------------------------------------------------------------------
 
-REQUEST_IMPORT = ImportPage(
-    REQUESTS, IMPORT_TITLE, "volunteers.add_servicerequest", request_import, "volunteer_requests"
-)
-
 
 def user_can_import_requests(user) -> bool:
     """Whoever may record requests somewhere: the district, coordinators,
@@ -355,39 +347,26 @@ def user_can_import_requests(user) -> bool:
     return dashboard_may_view(user)
 
 
+REQUEST_IMPORT = ImportPage(
+    kind=REQUESTS,
+    label=IMPORT_TITLE,
+    may_import=user_can_import_requests,
+    importer=request_import,
+    index_url_name="volunteer_requests",
+    url_name="volunteer_requests_import",
+    example_url_name="volunteer_requests_import_example",
+)
+
+
 class RequestImportView(ImportView):
-    """The member import's pages and staging, for requests: upload, dry-run
-    report, confirm."""
+    """The kernel's import pages for requests: upload, dry-run report, confirm."""
 
-    def dispatch(self, request, kind=REQUESTS):
-        self.spec = REQUEST_IMPORT
-        if not user_can_import_requests(request.user):
-            return TemplateResponse(
-                request,
-                "branches/admin/import_forbidden.html",
-                {"header_title": IMPORT_TITLE, "label": IMPORT_TITLE},
-                status=403,
-            )
-        return View.dispatch(self, request, kind)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(
-            action_url=reverse("volunteer_requests_import"),
-            example_urls={
-                fmt: reverse("volunteer_requests_import_example", args=[fmt])
-                for fmt in EXAMPLE_TYPES
-            },
-        )
-        return context
+    def get_page(self) -> ImportPage:
+        return REQUEST_IMPORT
 
 
 def request_import_example_download(request, fmt):
-    if fmt not in EXAMPLE_TYPES:
-        raise Http404
-    response = HttpResponse(request_import_example(fmt=fmt), content_type=EXAMPLE_TYPES[fmt])
-    response["Content-Disposition"] = f'attachment; filename="requests-example.{fmt}"'
-    return response
+    return example_download(REQUEST_IMPORT, fmt)
 
 
 # --- Admin wiring --------------------------------------------------------------------------------
