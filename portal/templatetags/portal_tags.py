@@ -30,12 +30,6 @@ def language_switch_next(context):
     return translate_url(request.get_full_path(), settings.LANGUAGE_CODE)
 
 
-@register.simple_tag
-def org_ancestors(page):
-    """The page's ancestors below the tree root, outermost first (for breadcrumbs)."""
-    return list(page.get_ancestors().filter(depth__gte=2).live().specific().order_by("depth"))
-
-
 @register.filter
 def unit_kind(page):
     """What kind of unit a page is, in the active language: a grid's level (and
@@ -110,3 +104,19 @@ def breadcrumbs(*trail):
         mark_safe("".join(items)),  # each item escaped by format_html
         current,
     )
+
+
+@register.simple_tag(takes_context=True)
+def page_breadcrumbs(context, page, current):
+    """The breadcrumb trail of a page in the tree: its units below the tree root,
+    outermost first and each linked, then ``current`` ("" for the district home,
+    which has none)."""
+    request = context.get("request")
+    ancestors = page.get_ancestors().filter(depth__gte=2).live().specific().order_by("depth")
+    steps = []
+    for ancestor in ancestors:
+        steps += [
+            ancestor.get_url(request),
+            getattr(ancestor, "display_title", "") or ancestor.title,
+        ]
+    return breadcrumbs(*steps, current) if steps else ""
