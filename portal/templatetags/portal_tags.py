@@ -120,3 +120,13 @@ def page_breadcrumbs(context, page, current):
             getattr(ancestor, "display_title", "") or ancestor.title,
         ]
     return breadcrumbs(*steps, current) if steps else ""
+
+
+@register.simple_tag
+def status_tag(obj, field="status", testid=""):
+    """A record's state as a coloured tag (``.status-tag--<value>`` in site.css):
+    ``{% status_tag need %}``, ``{% status_tag minutes "state" testid="minutes-state" %}``."""
+    value = getattr(obj, field)
+    label = getattr(obj, f"get_{field}_display")()
+    test = format_html(' data-testid="{}"', testid) if testid else ""
+    return format_html('<span class="status-tag status-tag--{}"{}>{}</span>', value, test, label)
