@@ -19,9 +19,21 @@ PER_PAGE = 20  # the site's one page size
 
 @dataclass(frozen=True)
 class ChoiceFilter:
+    """A select in ``portal/filter_form.html``."""
+
     name: str  # the query-string parameter and the field it filters
     label: str
     choices: list  # (value, label) pairs
+    value: str = ""
+    all_label: str = ""  # the empty choice ("All" if not given)
+
+
+@dataclass(frozen=True)
+class DateFilter:
+    """A date input in ``portal/filter_form.html``."""
+
+    name: str
+    label: str
     value: str = ""
 
 
@@ -77,9 +89,10 @@ def publication_listing(request, items: QuerySet, *, kinds) -> dict:
         items = items.filter(first_published_at__lte=end_at)
     return {
         "items": Paginator(items, PER_PAGE).get_page(request.GET.get("page")),
-        "kinds": kinds,
-        "kind": kind,
-        "date_from": start if start_at else "",
-        "date_to": end if end_at else "",
+        "filters": [ChoiceFilter("kind", _("Category"), kinds, kind, _("All categories"))],
+        "dates": [
+            DateFilter("from", _("From"), start if start_at else ""),
+            DateFilter("to", _("To"), end if end_at else ""),
+        ],
         "filter_errors": errors,
     }

@@ -29,6 +29,7 @@ from alliance.action_items.selectors import is_live
 from alliance.meetings.rules import is_invited
 from alliance.models import ActionItem, ActionProgress, Alliance
 from alliance.names import person_name
+from portal.listing import ChoiceFilter
 from portal.uploads import private_file_response
 from volunteers.dispatch.selectors import recordable_grids
 
@@ -234,8 +235,16 @@ def followup(request):
                 else "",
             }
         )
+    choices = [(str(a.pk), a.name) for a in alliances]
+    chosen = str(alliance.pk) if alliance else ""
     return render(
         request,
         "alliance/followup.html",
-        {"groups": groups, "alliances": alliances, "alliance": alliance, "today": today},
+        {
+            "groups": groups,
+            "alliances": alliances,
+            "alliance": alliance,
+            "today": today,
+            "filters": [ChoiceFilter("alliance", _("Alliance"), choices, chosen)],
+        },
     )
