@@ -8,10 +8,15 @@ would be kept there in clear. ``MaskPrivateNumbers`` sits on every handler in
 """
 
 import logging
+from contextvars import ContextVar
 
 from django.views.debug import ExceptionReporter
 
 from portal.masking import mask_private_numbers
+
+# The id of the request being handled (set by portal.middleware.RequestIdMiddleware),
+# for the log lines written meanwhile.
+current_request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
 
 class MaskPrivateNumbers(logging.Filter):
@@ -27,6 +32,15 @@ class MaskPrivateNumbers(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = mask_private_numbers(record.exc_text)
+        return True
+
+
+class RequestId(logging.Filter):
+    """Put the id of the request being handled (``portal.middleware.RequestIdMiddleware``)
+    on the record as ``request_id`` ("-" outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id.get()
         return True
 
 

@@ -1,3 +1,6 @@
+import re
+import time
+import uuid
 from urllib.parse import urlencode
 
 from allauth.account.authentication import get_authentication_records
@@ -6,8 +9,12 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.shortcuts import redirect
 from django.utils import translation
 
+from portal.log_filters import current_request_id
 from portal.models import MFA_ROLES
 from portal.roles import user_scope
+
+# A request id from outside is kept only if it is a plain token.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 MFA_SETUP_URL = "/accounts/2fa/totp/activate/"
 MFA_REAUTHENTICATE_URL = "/accounts/2fa/reauthenticate/"
@@ -74,3 +81,48 @@ class AdminLanguageMiddleware:
                 translation.activate(language)
                 request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
+
+
+class SessionIdleMiddleware:
+    """Idle sessions end ``SESSION_COOKIE_AGE`` seconds after their last request,
+    yet the session row is written at most once every ``SESSION_TOUCH_SECONDS``
+    rather than on every request: a request refreshes the session's expiry only
+    when its last refresh is older than that (so a session may end up to that
+    much earlier than a full idle period)."""
+
+    KEY = "_touched_at"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        # Only an existing session is refreshed: a visitor without one gets none.
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            now = int(time.time())
+            if now - request.session.get(self.KEY, 0) >= settings.SESSION_TOUCH_SECONDS:
+                request.session[self.KEY] = now
+        return self.get_response(request)
+
+
+class RequestIdMiddleware:
+    """Every request gets an id, ``request.request_id``: the caller's
+    ``X-Request-ID`` when it is a plain token (a proxy in front may set one), else
+    a new one. It is sent back in ``X-Request-ID`` and written on every log line
+    of the request (``portal.log_filters.RequestId``), so an error page's id finds
+    its traceback in the process log."""
+
+    HEADER = "HTTP_X_REQUEST_ID"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        given = request.META.get(self.HEADER, "")
+        request.request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        token = current_request_id.set(request.request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            current_request_id.reset(token)
+        response["X-Request-ID"] = request.request_id
+        return response

@@ -56,9 +56,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "portal.middleware.SessionIdleMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -97,6 +99,8 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+        # A kept connection is checked before a request uses it (after a restart).
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -139,10 +143,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# Idle sessions expire: the cookie is renewed on every request and dies after
-# SESSION_IDLE_SECONDS without one.
+# Idle sessions expire SESSION_IDLE_SECONDS after their last request; the session
+# is written at most once a minute to record that (portal.middleware.SessionIdleMiddleware),
+# not on every request.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_SECONDS", str(30 * 60)))
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_TOUCH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -274,16 +280,26 @@ LOGGING = {
     "filters": {
         "mask_private_numbers": {"()": "portal.log_filters.MaskPrivateNumbers"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "request_id": {"()": "portal.log_filters.RequestId"},
     },
     "formatters": {
+        # One line per record (and its traceback), with the request's id.
+        "console": {
+            "format": "{asctime} {levelname} {name} [{request_id}] {message}",
+            "style": "{",
+        },
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
             "style": "{",
-        }
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["mask_private_numbers"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "console",
+            "filters": ["request_id", "mask_private_numbers"],
+        },
         "django.server": {
             "class": "logging.StreamHandler",
             "formatter": "django.server",
@@ -332,3 +348,8 @@ TONGXIN_CSP_ADMIN_UPDATE = {"script-src": ["'unsafe-inline'"]}
 TONGXIN_NOTIFY_CHANNELS = [c for c in os.environ.get("NOTIFY_CHANNELS", "").split(",") if c]
 # How long before a meeting its invitees are reminded.
 TONGXIN_MEETING_REMINDER_HOURS = int(os.environ.get("MEETING_REMINDER_HOURS", "24"))
+
+# /readyz (portal/health.py) fails when a due task has waited this many seconds
+# for a worker, or when more notifications than this wait to be delivered.
+TONGXIN_READY_TASK_DELAY = int(os.environ.get("READY_TASK_DELAY", "600"))
+TONGXIN_READY_OUTBOX_LIMIT = int(os.environ.get("READY_OUTBOX_LIMIT", "1000"))

@@ -15,6 +15,9 @@ def _required(name):
 
 
 DEBUG = False
+# Each worker keeps its database connection between requests (checked before use)
+# instead of opening one per request.
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE", "60"))  # noqa: F405
 SECRET_KEY = _required("SECRET_KEY")
 FIELD_ENCRYPTION_KEYS = _required("FIELD_ENCRYPTION_KEY").split(",")
 FIELD_HASH_KEY = _required("FIELD_HASH_KEY")
@@ -26,6 +29,8 @@ WAGTAILADMIN_BASE_URL = PUBLIC_BASE_URL
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = os.environ.get("SECURE_SSL_REDIRECT", "1") == "1"
+# Probes come over plain HTTP from inside: they are not redirected to https.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))

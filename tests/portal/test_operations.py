@@ -1,0 +1,170 @@
+"""What whoever runs the portal relies on: the health and readiness probes, idle
+sessions that end on time without a write per request, and a request id on the
+response and on every log line of the request (a 500's traceback included)."""
+
+import datetime as dt
+import io
+import json
+import logging
+
+import pytest
+import time_machine
+from django.db import connection
+from django.http import HttpResponse
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import path
+from django.utils import timezone
+
+from portal import urls as portal_urls
+from portal.models import Notification
+from portal.notify import MAX_ATTEMPTS
+from portal.scheduling import run_due_work
+
+pytestmark = pytest.mark.django_db
+
+
+def boom(request):
+    raise RuntimeError("the ledger is on fire")
+
+
+def fine(request):
+    logging.getLogger("tongxin").info("handled the request")
+    return HttpResponse("ok")
+
+
+# The portal's URLs and two of these tests' own.
+urlpatterns = [path("boom/", boom), path("fine/", fine), *portal_urls.urlpatterns]
+
+
+def readiness(client) -> tuple[int, dict]:
+    response = client.get("/readyz")
+    assert response["Cache-Control"].startswith("max-age=0")
+    return response.status_code, json.loads(response.content)
+
+
+def test_healthz_answers_anyone_without_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert json.loads(response.content) == {"status": "ok"}
+    assert "Set-Cookie" not in response
+
+
+def test_readyz_is_ok_while_the_worker_keeps_up(client, tree):
+    status, body = readiness(client)
+    assert status == 200
+    assert body == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "tasks": "ok", "outbox": "ok"},
+    }
+
+
+def test_readyz_fails_when_a_due_task_waits_for_a_worker_too_long(client, settings):
+    settings.TONGXIN_READY_TASK_DELAY = 600
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        run_due_work.using(run_after=start + dt.timedelta(minutes=5)).enqueue()
+        assert readiness(client)[0] == 200  # not due yet
+    with time_machine.travel(start + dt.timedelta(minutes=14), tick=False):
+        assert readiness(client)[0] == 200  # due 9 minutes ago: a busy worker
+    with time_machine.travel(start + dt.timedelta(minutes=16), tick=False):
+        status, body = readiness(client)
+    assert status == 503
+    assert body["status"] == "failing"
+    assert body["checks"]["tasks"] == "failing"
+    assert body["checks"]["database"] == "ok"
+
+
+def test_readyz_fails_when_the_outbox_backs_up_but_not_for_given_up_messages(
+    client, settings, users
+):
+    settings.TONGXIN_READY_OUTBOX_LIMIT = 2
+    make = [Notification(user=users.member, subject="s", body="b") for _ in range(2)]
+    Notification.objects.bulk_create(make)
+    Notification.objects.create(
+        user=users.member, subject="s", body="b", attempts=MAX_ATTEMPTS, last_error="down"
+    )
+    assert readiness(client)[0] == 200  # two waiting; the third is for a person
+    Notification.objects.create(user=users.member, subject="s", body="b")
+    status, body = readiness(client)
+    assert status == 503
+    assert body["checks"]["outbox"] == "failing"
+    # Only "ok" or "failing": no counts for whoever can reach the URL.
+    assert set(body["checks"].values()) == {"ok", "failing"}
+
+
+def session_writes(client, url) -> tuple[int, int]:
+    """The response status and how many statements wrote the session table."""
+    with CaptureQueriesContext(connection) as queries:
+        status = client.get(url).status_code
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "django_session" in q["sql"]
+        and q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT"))
+    ]
+    return status, len(writes)
+
+
+def test_an_idle_session_ends_on_time_without_a_write_per_request(client, users, settings):
+    settings.SESSION_COOKIE_AGE = 30 * 60
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.force_login(users.member)
+        assert session_writes(client, "/me/") == (200, 1)  # the first request marks it
+        assert session_writes(client, "/me/") == (200, 0)
+        assert session_writes(client, "/me/notices/") == (200, 0)
+    with time_machine.travel(start + dt.timedelta(minutes=2), tick=False):
+        assert session_writes(client, "/me/") == (200, 1)  # a minute passed: refreshed
+    # Used two minutes in, the session lives until 32 minutes in.
+    with time_machine.travel(start + dt.timedelta(minutes=31), tick=False):
+        assert session_writes(client, "/me/")[0] == 200
+    with time_machine.travel(start + dt.timedelta(minutes=31 + 31), tick=False):
+        response = client.get("/me/")
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_a_visitor_without_a_session_is_given_none(client, tree):
+    response = client.get("/healthz")
+    assert "sessionid" not in response.cookies
+    assert client.get("/search/").status_code == 200
+    assert "sessionid" not in client.cookies
+
+
+@pytest.mark.urls(__name__)
+def test_every_response_carries_a_request_id_and_keeps_a_plain_one_from_a_proxy():
+    client = Client()
+    first, second = client.get("/fine/")["X-Request-ID"], client.get("/fine/")["X-Request-ID"]
+    assert len(first) == 32 and first != second
+    given = "lb-7f3a9c12-0001"
+    assert client.get("/fine/", headers={"X-Request-ID": given})["X-Request-ID"] == given
+    forged = client.get("/fine/", headers={"X-Request-ID": "x\nFAKE LOG LINE"})["X-Request-ID"]
+    assert forged != "x\nFAKE LOG LINE" and len(forged) == 32
+
+
+@pytest.fixture
+def console_log():
+    """What the configured console handler (the process log) writes meanwhile."""
+    handler = next(h for h in logging.getLogger("django").handlers if h.name == "console")
+    out = io.StringIO()
+    previous = handler.setStream(out)
+    yield out
+    handler.setStream(previous)
+
+
+@pytest.mark.urls(__name__)
+def test_a_server_error_logs_its_traceback_with_the_request_id(console_log):
+    client = Client(raise_request_exception=False)
+    response = client.get("/boom/", headers={"X-Request-ID": "req-5xx-000042"})
+    assert response.status_code == 500
+    assert response["X-Request-ID"] == "req-5xx-000042"
+    log = console_log.getvalue()
+    line = next(line for line in log.splitlines() if "Internal Server Error: /boom/" in line)
+    assert "ERROR django.request [req-5xx-000042]" in line
+    assert "Traceback (most recent call last)" in log
+    assert "RuntimeError: the ledger is on fire" in log
+
+    client.get("/fine/", headers={"X-Request-ID": "req-ok-000043"})
+    assert "INFO tongxin [req-ok-000043] handled the request" in console_log.getvalue()
