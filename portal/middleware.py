@@ -96,11 +96,14 @@ class SessionIdleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        # Only an existing session is refreshed: a visitor without one gets none.
+        # Only a live session is refreshed: a visitor without one, or with the
+        # cookie of one that has ended, gets none.
         if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            session = request.session
+            touched = session.get(self.KEY, 0)  # loads the session
             now = int(time.time())
-            if now - request.session.get(self.KEY, 0) >= settings.SESSION_TOUCH_SECONDS:
-                request.session[self.KEY] = now
+            if not session.is_empty() and now - touched >= settings.SESSION_TOUCH_SECONDS:
+                session[self.KEY] = now
         return self.get_response(request)
 
 

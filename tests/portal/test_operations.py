@@ -9,6 +9,7 @@ import logging
 
 import pytest
 import time_machine
+from django.contrib.sessions.models import Session
 from django.db import connection
 from django.http import HttpResponse
 from django.test import Client
@@ -126,11 +127,16 @@ def test_an_idle_session_ends_on_time_without_a_write_per_request(client, users,
     assert "/accounts/login/" in response["Location"]
 
 
-def test_a_visitor_without_a_session_is_given_none(client, tree):
+def test_a_visitor_without_a_live_session_is_given_none(client, tree):
     response = client.get("/healthz")
     assert "sessionid" not in response.cookies
     assert client.get("/search/").status_code == 200
     assert "sessionid" not in client.cookies
+    # The cookie of a session that has ended (or a made-up one) starts no session.
+    client.cookies["sessionid"] = "ended0000000000000000000000000000"
+    assert client.get("/").status_code == 200
+    assert client.get("/search/").status_code == 200
+    assert not Session.objects.exists()
 
 
 @pytest.mark.urls(__name__)
