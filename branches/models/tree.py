@@ -4,6 +4,7 @@ party groups as public Wagtail pages, and what each unit's public page shows."""
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import QuerySet
+from django.template.response import TemplateResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
@@ -64,11 +65,11 @@ class OrgPage(RoutablePageMixin, Page):
 
     @path("notices/", name="publications")
     def publications(self, request):
-        return self.render(
-            request,
-            context_overrides=PublicationPage.listing(request, self),
-            template="portal/publication_list.html",
-        )
+        """The unit's publications, filtered and paged; none of the unit page's
+        own parts (latest items, child units, badges), which the listing does not show."""
+        context = super().get_context(request)
+        context.update(PublicationPage.listing(request, self))
+        return TemplateResponse(request, "portal/publication_list.html", context)
 
     @path("calendar/", name="calendar")
     def calendar(self, request):

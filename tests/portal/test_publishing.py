@@ -313,3 +313,16 @@ def test_receipt_report_only_for_notices_that_ask(client, tree, users):
     notice = publish(tree.branch_a, NoticePage(title="普通通知"))
     client.force_login(users.district)
     assert client.get(f"/admin/receipts/{notice.pk}/").status_code == 404
+
+
+def test_a_unit_listing_reads_nothing_it_does_not_show(client, tree):
+    """notices/ shows the unit's publications, not the unit page's latest items,
+    child units or member badges: none of those is read."""
+    publish(tree.branch_a, NoticePage(title="通知0"))
+    assert "幸福里3号楼党小组" in client.get(tree.branch_a.url).text  # the unit page shows them
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(listing_url(tree.branch_a))
+    assert titles(response) == ["通知0"]
+    read = " ".join(q["sql"] for q in ctx.captured_queries)
+    assert "branches_member" not in read
+    assert "幸福里3号楼党小组" not in response.text
