@@ -75,3 +75,9 @@ def machine() -> str:
         f"{os.cpu_count()} CPUs, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} "
         f"(other work on the machine inflates the times), Python {sys.version.split()[0]}"
     )
+
+
+def percentile(values, p):
+    """The nearest-rank ``p``-th percentile of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PYTHON, RESULTS, ROOT, ensure_seed_db, env_for, machine  # noqa: E402
+from _common import PYTHON, RESULTS, ROOT, ensure_seed_db, env_for, machine, percentile  # noqa: E402
 
 DEFAULT_DB = "/tmp/tongxin-alliance.sqlite3"
 AGENDA_ITEMS = 20
@@ -30,11 +30,6 @@ ACTIONS_PER_ITEM = 2
 BOARD_ITEMS = 200  # 50 in each group: overdue, due soon, open, done
 # Discussion text per agenda item: enough for a 20-item meeting to print ~20 pages.
 DISCUSSION_SENTENCES = 30
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
 def bench_db(fresh: bool) -> tuple[str, str]:

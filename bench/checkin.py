@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PYTHON, RESULTS, ROOT, machine  # noqa: E402
+from _common import PYTHON, RESULTS, ROOT, machine, percentile  # noqa: E402
 
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/tongxin_bench"
 # A database holding fewer members has not been loaded at seed scale.
@@ -44,11 +44,6 @@ def pg_env(url: str) -> dict:
     env["DJANGO_SETTINGS_MODULE"] = "portal.settings.dev"
     env["DATABASE_URL"] = url
     return env
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
 # --- The seed-scale PostgreSQL database ------------------------------------------------------

@@ -29,6 +29,7 @@ from _common import (  # noqa: E402
     ensure_seed_db,
     env_for,
     machine,
+    percentile,
     setup_django,
 )
 
@@ -51,11 +52,6 @@ def manage(path, *args, capture=True):
         text=True,
     )
     return time.perf_counter() - start, proc.stdout if capture else ""
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
 # --- Relevance -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ temporary worktree) come first, for a before and after. Output: ``bench/results/
 import argparse
 import ast
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -32,8 +33,6 @@ def cycles(root: Path) -> list[list[str]]:
         f"g = grimp.build_graph(*{PACKAGES!r})\n"
         "print(json.dumps({m: sorted(g.find_modules_directly_imported_by(m)) for m in g.modules}))"
     )
-    import json
-
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     graph = json.loads(out.stdout)
     index, low, stack, on_stack, found = {}, {}, [], set(), []

@@ -57,10 +57,6 @@ KINDS = {
 }
 
 
-def user_can_import(user, kind: str) -> bool:
-    return KINDS[kind].may_import(user)
-
-
 class TreeImportView(ImportView):
     def get_page(self, *, kind) -> ImportPage:
         if kind not in KINDS:
@@ -101,7 +97,7 @@ class ImportMenuItem(MenuItem):
         )
 
     def is_shown(self, request):
-        return user_can_import(request.user, self.kind)
+        return KINDS[self.kind].may_import(request.user)
 
 
 @hooks.register("register_admin_menu_item")

@@ -341,16 +341,12 @@ def requests_export(request):
 # --- The import ----------------------------------------------------------------------------------
 
 
-def user_can_import_requests(user) -> bool:
-    """Whoever may record requests somewhere: the district, coordinators,
-    secretaries and grid workers (each only into their own grids)."""
-    return dashboard_may_view(user)
-
-
 REQUEST_IMPORT = ImportPage(
     kind=REQUESTS,
     label=IMPORT_TITLE,
-    may_import=user_can_import_requests,
+    # Whoever may record requests somewhere: the district, coordinators,
+    # secretaries and grid workers (each only into their own grids).
+    may_import=dashboard_may_view,
     importer=request_import,
     index_url_name="volunteer_requests",
     url_name="volunteer_requests_import",
