@@ -17,6 +17,7 @@ from portal.calendars import (
     short_text,
     unit_source,
 )
+from portal.page_cache import EVENTS, shown_on_unit_pages
 from portal.roles import member_of
 
 
@@ -60,6 +61,9 @@ def meeting_item(meeting, request=None) -> CalendarItem:
         stamp=meeting.updated_at or timezone.now(),
         unit_title=meeting.branch.title,
     )
+
+
+shown_on_unit_pages(Meeting, part=EVENTS, units=lambda meeting: (meeting.branch, meeting.group))
 
 
 @unit_source

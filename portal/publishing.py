@@ -15,6 +15,7 @@ from wagtail.images.blocks import ImageChooserBlock
 from wagtail.models import Page
 
 from portal.listing import publication_listing
+from portal.page_cache import CHILDREN, cached_page
 
 UNIT_PAGE_TYPES = [
     "branches.DistrictPage",
@@ -95,6 +96,10 @@ class PublicationPage(Page):
     def save(self, *args, **kwargs):
         self.kind = self.KIND
         return super().save(*args, **kwargs)
+
+    @cached_page()
+    def serve(self, request, *args, **kwargs):
+        return super().serve(request, *args, **kwargs)
 
     @classmethod
     def under(cls, unit: Page):
@@ -210,6 +215,10 @@ class NoticeBoardPage(Page):
 
     class Meta:
         verbose_name = _("district notice board")
+
+    @cached_page(CHILDREN)
+    def serve(self, request, *args, **kwargs):
+        return super().serve(request, *args, **kwargs)
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)

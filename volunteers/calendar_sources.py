@@ -24,7 +24,12 @@ from portal.calendars import (
     unit_source,
 )
 from portal.links import absolute_url
-from volunteers.models import Offer, Shift, SignUp
+from portal.page_cache import EVENTS, shown_on_unit_pages
+from volunteers.models import Duty, Offer, Shift, SignUp
+
+# Unit calendars show the shifts of published duties.
+shown_on_unit_pages(Duty, part=EVENTS, units=lambda duty: (duty.branch, duty.group))
+shown_on_unit_pages(Shift, part=EVENTS, units=lambda shift: (shift.duty.branch, shift.duty.group))
 
 
 def shift_item(shift, *, uid=None, cancelled=None, sequence=0) -> CalendarItem:

@@ -13,6 +13,7 @@ from wagtail.fields import RichTextField
 from wagtail.models import Page
 
 from branches.models.people import Member
+from portal.page_cache import BADGES, CHILDREN, EVENTS, cached_page
 from portal.publishing import PublicationPage
 
 # --- Public pages ---------------------------------------------------------------
@@ -63,7 +64,17 @@ class OrgPage(RoutablePageMixin, Page):
         context.update(org_page_public_context(page=self))
         return context
 
+    def get_cached_paths(self):
+        """What a proxy in front purges when the page is published (see the README)."""
+        return ["/", "/notices/", "/calendar/", "/calendar/ics/"]
+
+    @path("")
+    @cached_page(CHILDREN, BADGES)
+    def index_route(self, request, *args, **kwargs):
+        return super().index_route(request, *args, **kwargs)
+
     @path("notices/", name="publications")
+    @cached_page(CHILDREN)
     def publications(self, request):
         """The unit's publications, filtered and paged; none of the unit page's
         own parts (latest items, child units, badges), which the listing does not show."""
@@ -72,6 +83,7 @@ class OrgPage(RoutablePageMixin, Page):
         return TemplateResponse(request, "portal/publication_list.html", context)
 
     @path("calendar/", name="calendar")
+    @cached_page(CHILDREN, EVENTS)
     def calendar(self, request):
         """The unit's upcoming public meetings and activities, by day."""
         from django.shortcuts import render
@@ -85,6 +97,7 @@ class OrgPage(RoutablePageMixin, Page):
     # Wagtail serves only paths of letters, digits, "-" and "_" segments (no
     # dot), so the feed is "calendar/ics/"; the download is named *.ics.
     @path("calendar/ics/", name="calendar_ics")
+    @cached_page(CHILDREN, EVENTS)
     def calendar_ics(self, request):
         """The same public events as an iCalendar feed to subscribe to."""
         from django.http import HttpResponse

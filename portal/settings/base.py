@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "portal.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.SessionIdleMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -151,11 +152,47 @@ SESSION_SAVE_EVERY_REQUEST = False
 SESSION_TOUCH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
+# CACHE_URL (Redis, e.g. redis://127.0.0.1:6379/0) is shared by every process:
+# rate limits, code throttles, sessions (read from it, kept in the database
+# too) and the page cache. Unset: each process's own memory.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if os.environ.get("CACHE_URL"):
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": os.environ["CACHE_URL"],
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# Anonymous public pages served from the cache (portal/page_cache.py). On by
+# default only with a shared cache: with several processes, one process's
+# memory would not hear of another's invalidations.
+TONGXIN_PAGE_CACHE = (
+    os.environ.get("PAGE_CACHE", "1" if os.environ.get("CACHE_URL") else "0") == "1"
+)
+# How long a cached page may be served at most (what changes with time alone,
+# such as a calendar's window, is at most this old).
+TONGXIN_PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
+# A page rendered less than this long after a change of what it shows is not
+# served again: the web machines' clocks may differ by this much (keep them in
+# sync with NTP).
+TONGXIN_PAGE_CACHE_CLOCK_SKEW = 1.0
+# How long a reverse proxy or CDN in front may keep an anonymous page
+# (Cache-Control s-maxage); 0: it must ask every time. See the README.
+TONGXIN_PROXY_CACHE_SECONDS = int(os.environ.get("PROXY_CACHE_SECONDS", "0"))
+# The deployed version (e.g. the git revision): a new one starts with an empty
+# page cache, so no page rendered by the previous code is served.
+TONGXIN_RELEASE = os.environ.get("RELEASE", "")
+# A proxy in front that accepts HTTP PURGE (Varnish, nginx with a purge
+# module): Wagtail purges a page's addresses there when it is published or
+# unpublished (wagtail.contrib.frontend_cache). Listings above the page are not
+# purged: keep PROXY_CACHE_SECONDS short. See the README.
+if os.environ.get("FRONTEND_CACHE_PURGE_URL"):
+    INSTALLED_APPS.append("wagtail.contrib.frontend_cache")
+    WAGTAILFRONTENDCACHE = {
+        "proxy": {
+            "BACKEND": "wagtail.contrib.frontend_cache.backends.HTTPBackend",
+            "LOCATION": os.environ["FRONTEND_CACHE_PURGE_URL"],
+        }
     }
 
 # Background tasks: run inline by default; the database backend + db_worker in production.

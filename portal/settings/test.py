@@ -16,3 +16,5 @@ MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMid
 # A public-looking address (RFC 2606 .test): production's check accepts it and
 # URL fields validate it; tests that follow a link strip it.
 PUBLIC_BASE_URL = WAGTAILADMIN_BASE_URL = "http://tongxin.test"
+# One process, one clock: a page rendered right after a change may be kept.
+TONGXIN_PAGE_CACHE_CLOCK_SKEW = 0

@@ -30,6 +30,16 @@ def language_switch_next(context):
     return translate_url(request.get_full_path(), settings.LANGUAGE_CODE)
 
 
+@register.simple_tag(takes_context=True)
+def language_url(context, language):
+    """The current page's URL in ``language``: a plain link (no form, so no CSRF
+    cookie), since the language is in the path (``/en/…``)."""
+    request = context.get("request")
+    if request is None:
+        return "/"
+    return translate_url(request.get_full_path(), language)
+
+
 @register.filter
 def unit_kind(page):
     """What kind of unit a page is, in the active language: a grid's level (and

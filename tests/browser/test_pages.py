@@ -78,7 +78,7 @@ def test_language_switch_keeps_the_page_and_shows_english_labels(
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
     expect(page.locator("#badges-heading")).to_contain_text("党员亮身份")
 
-    page.locator(".lang-switch button[value=en]").click()
+    page.locator(".lang-switch [lang=en]").click()
 
     expect(page).to_have_url(live_server.url + "/en" + tree.branch_a.url)
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -88,7 +88,7 @@ def test_language_switch_keeps_the_page_and_shows_english_labels(
     expect(page.locator(".unit-header__kind")).to_have_text("Grid party branch")
     assert not has_horizontal_overflow(page)
 
-    page.locator(".lang-switch button[value=zh-hans]").click()
+    page.locator(".lang-switch [lang=zh-Hans]").click()
 
     expect(page).to_have_url(live_server.url + tree.branch_a.url)
     expect(page.locator(".site-nav")).to_contain_text("首页")

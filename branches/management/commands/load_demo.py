@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
 from branches import demo, demo_plan, demo_tree
+from portal import page_cache
 from search.backends import get_backend
 
 
@@ -45,8 +46,10 @@ class Command(BaseCommand):
                 result = demo.load(
                     demo_plan.SCALES[scale], seed=seed, out=self.stdout.write if timings else None
                 )
-            # Bulk inserts skip the save signals: build the search indexes once.
+            # Bulk inserts skip the save signals: build the search indexes once,
+            # and let no page cached before the load be served.
             call_command("update_index", verbosity=0)
+            page_cache.site_changed()
             total = dict(result.timings)["total"]
             self.stdout.write(self.style.SUCCESS(f"Loaded in {total:.1f} s."))
             for name, count in result.counts.items():
