@@ -32,6 +32,7 @@ from wagtail.models import Page, Revision
 
 from portal.links import page_full_url
 from portal.publishing import ActivityPage
+from portal.restrictions import public
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TZID = "Asia/Shanghai"
@@ -99,7 +100,7 @@ def full_url(page, request, subpage=""):
 
 def public_units(unit: Page):
     """Live, public pages at and under ``unit`` (a subquery)."""
-    return Page.objects.live().public().descendant_of(unit, inclusive=True).values("pk")
+    return public(Page.objects.live()).descendant_of(unit, inclusive=True).values("pk")
 
 
 def public_activities(unit: Page, *, start, end):
@@ -116,8 +117,7 @@ def public_activities(unit: Page, *, start, end):
         .values("n")
     )
     return (
-        ActivityPage.objects.live()
-        .public()
+        public(ActivityPage.objects.live())
         .descendant_of(unit)
         .filter(starts_at__gte=start, starts_at__lt=end)
         .annotate(revision_count=Subquery(revisions))

@@ -9,6 +9,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.shortcuts import redirect
 from django.utils import translation
 
+from portal import restrictions
 from portal.log_filters import current_request_id
 from portal.models import MFA_ROLES
 from portal.roles import user_scope
@@ -112,7 +113,8 @@ class RequestIdMiddleware:
     ``X-Request-ID`` when it is a plain token (a proxy in front may set one), else
     a new one. It is sent back in ``X-Request-ID`` and written on every log line
     of the request (``portal.log_filters.RequestId``), so an error page's id finds
-    its traceback in the process log."""
+    its traceback in the process log. It also opens the request's scope of
+    what is read once per request (``portal.restrictions``)."""
 
     HEADER = "HTTP_X_REQUEST_ID"
 
@@ -123,9 +125,11 @@ class RequestIdMiddleware:
         given = request.META.get(self.HEADER, "")
         request.request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         token = current_request_id.set(request.request_id)
+        scope = restrictions.request_scope_open()
         try:
             response = self.get_response(request)
         finally:
+            restrictions.request_scope_close(scope)
             current_request_id.reset(token)
         response["X-Request-ID"] = request.request_id
         return response

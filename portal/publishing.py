@@ -16,6 +16,7 @@ from wagtail.models import Page
 
 from portal.listing import publication_listing
 from portal.page_cache import CHILDREN, cached_page
+from portal.restrictions import public
 
 UNIT_PAGE_TYPES = [
     "branches.DistrictPage",
@@ -105,8 +106,7 @@ class PublicationPage(Page):
     def under(cls, unit: Page):
         """Live, public items anywhere under a unit, pinned first, newest first."""
         return (
-            cls.objects.live()
-            .public()
+            public(cls.objects.live())
             .descendant_of(unit)
             .select_related("cover")
             .only(*LIST_FIELDS)

@@ -4,7 +4,9 @@ party groups as public Wagtail pages, and what each unit's public page shows."""
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import QuerySet
+from django.http import Http404
 from django.template.response import TemplateResponse
+from django.urls import Resolver404
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
@@ -15,6 +17,7 @@ from wagtail.models import Page
 from branches.models.people import Member
 from portal.page_cache import BADGES, CHILDREN, EVENTS, cached_page
 from portal.publishing import PublicationPage
+from portal.restrictions import public
 
 # --- Public pages ---------------------------------------------------------------
 
@@ -63,6 +66,47 @@ class OrgPage(RoutablePageMixin, Page):
         context = super().get_context(request, *args, **kwargs)
         context.update(org_page_public_context(page=self))
         return context
+
+    def route(self, request, path_components):
+        """Find the page a path names with one query for the whole path and one
+        per page type, where Wagtail asks two per level; the same answer: at
+        each level a unit's own routes (``notices/``…) come before its
+        children, and unpublished units on the way are passed through. The
+        pages on the path are kept for the breadcrumbs (``routed_pages``)."""
+        if not path_components:
+            return super().route(request, path_components)
+        prefixes = [
+            self.url_path + "".join(f"{slug}/" for slug in path_components[:depth])
+            for depth in range(1, len(path_components) + 1)
+        ]
+        found = {
+            page.url_path: page
+            for page in Page.objects.filter(url_path__in=prefixes).specific().defer_streamfields()
+        }
+        routed = getattr(request, "routed_pages", None) or {self.path: self}
+        page, rest = self, list(path_components)
+        for prefix in prefixes:
+            if isinstance(page, OrgPage) and page.has_route(rest):
+                break
+            page = found.get(prefix)
+            if page is None:
+                raise Http404
+            routed[page.path] = page
+            rest = rest[1:]
+        request.routed_pages = routed
+        return (
+            super(OrgPage, page).route(request, rest)
+            if isinstance(page, OrgPage)
+            else (page.route(request, rest))
+        )
+
+    def has_route(self, path_components) -> bool:
+        """Whether the rest of a path is one of this unit's own routes."""
+        try:
+            self.resolve_subpage("/" + "".join(f"{slug}/" for slug in path_components))
+        except (Http404, Resolver404):
+            return False
+        return bool(path_components)
 
     def get_cached_paths(self):
         """What a proxy in front purges when the page is published (see the README)."""
@@ -247,9 +291,7 @@ def org_page_public_context(*, page) -> dict:
     """What a public unit page shows besides its own fields: live child units
     (bounded) and opted-in members."""
     children = (
-        Page.objects.child_of(page)
-        .live()
-        .public()
+        public(Page.objects.child_of(page).live())
         .type(GridPage, GridBranchPage, BuildingGroupPage)
         .specific()
         .order_by("path")

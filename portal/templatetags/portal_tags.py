@@ -122,7 +122,13 @@ def page_breadcrumbs(context, page, current):
     outermost first and each linked, then ``current`` ("" for the district home,
     which has none)."""
     request = context.get("request")
-    ancestors = page.get_ancestors().filter(depth__gte=2).live().specific().order_by("depth")
+    # The pages routing loaded on the way here (OrgPage.route), else a query.
+    routed = getattr(request, "routed_pages", {})
+    paths = [page.path[:end] for end in range(2 * page.steplen, len(page.path), page.steplen)]
+    if all(path in routed for path in paths):
+        ancestors = [routed[path] for path in paths if routed[path].live]
+    else:
+        ancestors = page.get_ancestors().filter(depth__gte=2).live().specific().order_by("depth")
     steps = []
     for ancestor in ancestors:
         steps += [

@@ -1,6 +1,8 @@
 """Public pages of the organisation tree: what they show, what they hide, and a
 query count that does not grow with the data."""
 
+import re
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from wagtail.models import Page
@@ -91,3 +93,73 @@ def test_dedicated_grid_hangs_off_any_level_and_needs_a_kind(tree):
     assert school.get_parent().pk == tree.grid2.pk
     with pytest.raises(ValidationError):
         add_page(tree.grid2, GridPage(title="无类型专属网格", slug="nokind", level="dedicated"))
+
+
+# --- Routing: one query for the whole path -------------------------------------------
+
+# What each public page of the tree may cost an anonymous visitor, whatever its
+# depth (the site, the path, each page type on it, Wagtail's view-restriction
+# check, the restricted paths once, then what the page shows).
+QUERY_BUDGET = {"branch": 13, "group": 12, "grid": 11, "notices": 10, "calendar": 11}
+
+
+def dedicated_grid(parent, slug):
+    return add_page(
+        parent,
+        GridPage(title=f"专属网格{slug}", slug=slug, level="dedicated", dedicated_kind="school"),
+    )
+
+
+def test_tree_pages_keep_their_query_budget_at_any_depth(client, tree):
+    urls = {
+        "branch": tree.branch_a.url,
+        "group": tree.group_a.url,
+        "grid": tree.grid3a.url,
+        "notices": tree.branch_a.url + "notices/",
+        "calendar": tree.branch_a.url + "calendar/",
+    }
+    for name, url in urls.items():
+        assert _queries(client, url) <= QUERY_BUDGET[name], name
+    # The same page three levels deeper costs the same.
+    shallow, deep = dedicated_grid(tree.district, "near"), dedicated_grid(tree.grid3a, "far")
+    assert deep.depth == shallow.depth + 3
+    assert _queries(client, deep.url) == _queries(client, shallow.url)
+
+
+def test_a_units_own_route_comes_before_a_child_of_the_same_slug(client, tree):
+    add_page(tree.grid3a, GridPage(title="名叫通知的网格", slug="notices", level="micro"))
+    listing = client.get(tree.grid3a.url + "notices/")
+    assert listing.status_code == 200
+    assert "名叫通知的网格" not in listing.text.split("<main", 1)[1].split("</h1>", 1)[0]
+
+
+def test_a_path_through_an_unpublished_unit_reaches_its_published_child(client, tree):
+    """As Wagtail routes: the way down passes unpublished units; only the page
+    itself must be live."""
+    tree.branch_a.unpublish()
+    assert client.get(tree.branch_a.url).status_code == 404
+    assert client.get(tree.group_a.url).status_code == 200
+
+
+def test_unknown_paths_under_a_unit_are_not_found(client, tree):
+    for tail in ("nope/", "group-a/nope/", "notices/nope/", "calendar/ics/x/"):
+        assert client.get(tree.branch_a.url + tail).status_code == 404, tail
+
+
+def crumbs(html):
+    trail = html.split('class="breadcrumbs"', 1)[1].split("</nav>", 1)[0]
+    return re.findall(r"<li>(?:<a [^>]*>)?([^<]+)", trail)
+
+
+def test_breadcrumbs_come_from_the_routed_path_in_both_languages(client, tree):
+    tree.grid1.title_en = "East Grid"
+    tree.grid1.save_revision().publish()
+    tree.grid2.unpublish()  # an unpublished unit on the way is left out
+
+    assert crumbs(client.get(tree.group_a.url).text) == [
+        "示范区",
+        "东城一级网格",
+        "幸福里三级网格",
+        "幸福里网格党支部",
+    ]
+    assert crumbs(client.get("/en" + tree.group_a.url).text)[:2] == ["Demo District", "East Grid"]
