@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.middleware.RequestIdMiddleware",
+    "portal.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.page_cache.PageCacheMiddleware",
@@ -350,6 +351,9 @@ LOGGING = {
     },
     "loggers": {
         "tongxin": {"handlers": ["console"], "level": "INFO"},
+        # One line per request (portal/metrics.py). Production logs them (INFO);
+        # development (runserver prints its own) and tests stay quiet.
+        "tongxin.requests": {"level": os.environ.get("REQUEST_LOG_LEVEL", "WARNING")},
         "django": {"handlers": ["console", "mail_admins"], "level": "INFO"},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
@@ -390,3 +394,8 @@ TONGXIN_MEETING_REMINDER_HOURS = int(os.environ.get("MEETING_REMINDER_HOURS", "2
 # for a worker, or when more notifications than this wait to be delivered.
 TONGXIN_READY_TASK_DELAY = int(os.environ.get("READY_TASK_DELAY", "600"))
 TONGXIN_READY_OUTBOX_LIMIT = int(os.environ.get("READY_OUTBOX_LIMIT", "1000"))
+
+# --- Metrics ---------------------------------------------------------------------
+# /metrics (portal/metrics.py) answers only `Authorization: Bearer <METRICS_TOKEN>`;
+# without a token configured it is a 404 like any unknown URL.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
