@@ -40,6 +40,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from portal.health import oldest_waiting_task
+from portal.log_filters import mask_url_secrets
 from portal.models import Notification
 from portal.notify import MAX_ATTEMPTS
 
@@ -62,10 +63,6 @@ LOGIN_FAILURES = Counter(
 
 # Any other method (a client can send any token) is counted as "other".
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-# URL parameters whose values are secrets (a calendar feed's token, allauth's
-# password-reset and e-mail confirmation keys, a certificate's code): they are
-# written as *** in the request log.
-SECRET_URL_PARAMETERS = ("token", "key", "code", "secret")
 
 
 # --- Requests -----------------------------------------------------------------------
@@ -99,13 +96,7 @@ def method_label(method: str | None) -> str:
 def loggable_path(request) -> str:
     """The path without its query string, secret URL parameters replaced by ***,
     escaped as on the wire (so a %0A in a URL cannot start a new log line)."""
-    path = request.path
-    match = getattr(request, "resolver_match", None)
-    if match is not None:
-        for name, value in match.kwargs.items():
-            if isinstance(value, str) and value and any(s in name for s in SECRET_URL_PARAMETERS):
-                path = path.replace(value, "***")
-    return escape_uri_path(path)
+    return escape_uri_path(mask_url_secrets(request.path, request))
 
 
 def signed_in_user_id(request) -> int | None:

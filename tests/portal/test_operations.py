@@ -174,3 +174,15 @@ def test_a_server_error_logs_its_traceback_with_the_request_id(console_log):
 
     client.get("/fine/", headers={"X-Request-ID": "req-ok-000043"})
     assert "INFO tongxin [req-ok-000043] handled the request" in console_log.getvalue()
+
+
+def test_a_not_found_line_carries_the_request_id_and_no_secret_of_the_url(client, console_log):
+    """Django writes "Not Found: …" after the middleware is done; the line still
+    names the request, and a calendar feed's token in the path is masked."""
+    response = client.get(
+        "/calendar/guessed-token-0123456789abcdef.ics", headers={"X-Request-ID": "req-404-000044"}
+    )
+    assert response.status_code == 404
+    line = next(line for line in console_log.getvalue().splitlines() if "Not Found" in line)
+    assert "WARNING django.request [req-404-000044] Not Found: /calendar/***.ics" in line
+    assert "guessed-token" not in console_log.getvalue()
