@@ -26,12 +26,14 @@ worker_class = "sync"
 # than holding a worker for ever.
 timeout = 30
 
-# Each worker is replaced after 10,000 requests or so (the jitter keeps workers
-# from restarting together), which bounds slow memory growth. Not much more
-# often: with PROMETHEUS_MULTIPROC_DIR every replaced worker leaves its metric
-# files behind until gunicorn restarts, and /metrics reads them all.
-max_requests = 10000
-max_requests_jitter = 1000
+# Workers are not replaced after a number of requests by default: a worker takes
+# seconds to start (jieba's dictionary), and the page cache answers a thousand
+# requests a second, so a limit would restart workers every few seconds under
+# load, together. GUNICORN_MAX_REQUESTS sets one (with 10% jitter) if memory
+# ever grows; with PROMETHEUS_MULTIPROC_DIR each replaced worker leaves its
+# metric files until gunicorn restarts, and /metrics reads them all.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
 
 # No access log: the app writes one line per request itself (the tongxin.requests
 # logger), with the request id and without query strings.

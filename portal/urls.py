@@ -82,5 +82,7 @@ if settings.DEBUG:
         )
     ]
 
+handler500 = views.server_error
+
 # An id no record can have (0, too big for a column) is a 404 everywhere.
 bound_ids(urlpatterns)

@@ -1,10 +1,15 @@
+import sys
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as switch_language
 from wagtail.admin.auth import require_admin_access
@@ -17,6 +22,20 @@ from portal.listing import PER_PAGE
 from portal.models import CalendarToken
 from portal.roles import member_of, user_scope
 from portal.selectors import member_feed
+
+# How long a client is asked to wait while the database cannot be reached.
+UNAVAILABLE_RETRY_AFTER = 30
+
+
+def server_error(request):
+    """A server error's page. While the database cannot be reached (a restart, a
+    failover) it is a 503 that says so and asks to come back (``Retry-After``),
+    rendered without touching the database; Django logs the traceback either way."""
+    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
+        response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+        return response
+    return defaults.server_error(request)
 
 
 def admin_sign_in(request):

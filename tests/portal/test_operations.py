@@ -10,7 +10,7 @@ import logging
 import pytest
 import time_machine
 from django.contrib.sessions.models import Session
-from django.db import connection
+from django.db import OperationalError, connection
 from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -29,13 +29,23 @@ def boom(request):
     raise RuntimeError("the ledger is on fire")
 
 
+def lost_database(request):
+    raise OperationalError("server closed the connection unexpectedly")
+
+
 def fine(request):
     logging.getLogger("tongxin").info("handled the request")
     return HttpResponse("ok")
 
 
 # The portal's URLs and two of these tests' own.
-urlpatterns = [path("boom/", boom), path("fine/", fine), *portal_urls.urlpatterns]
+urlpatterns = [
+    path("boom/", boom),
+    path("fine/", fine),
+    path("lost/", lost_database),
+    *portal_urls.urlpatterns,
+]
+handler500 = portal_urls.handler500
 
 
 def readiness(client) -> tuple[int, dict]:
@@ -186,3 +196,40 @@ def test_a_not_found_line_carries_the_request_id_and_no_secret_of_the_url(client
     line = next(line for line in console_log.getvalue().splitlines() if "Not Found" in line)
     assert "WARNING django.request [req-404-000044] Not Found: /calendar/***.ics" in line
     assert "guessed-token" not in console_log.getvalue()
+
+
+@pytest.mark.urls(__name__)
+def test_a_lost_database_connection_is_a_503_page_not_a_traceback(console_log):
+    client = Client(raise_request_exception=False)
+    response = client.get("/lost/", headers={"X-Request-ID": "req-503-000045"})
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    page = response.content.decode()
+    assert "暂时无法访问" in page and "Traceback" not in page
+    assert "ERROR django.request [req-503-000045] Service Unavailable: /lost/" in (
+        console_log.getvalue()
+    )
+    # Any other error keeps the 500 page.
+    assert client.get("/boom/").status_code == 500
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a database server to lose")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_pages_answer_503_while_the_database_server_is_unreachable(tree):
+    client = Client(raise_request_exception=False)
+    assert client.get(tree.branch_a.url).status_code == 200
+    saved = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = "1"  # nothing listens there
+    try:
+        for url in (tree.branch_a.url, tree.branch_a.url + "notices/", "/volunteer/"):
+            response = client.get(url)
+            assert response.status_code == 503, url
+            assert "暂时无法访问" in response.content.decode()
+        # Search keeps its page and says search is down.
+        assert client.get("/search/?q=党员").status_code == 503
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = saved
+    assert client.get(tree.branch_a.url).status_code == 200
