@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1:8000
 # make run HOST=0.0.0.0:8080 PUBLIC_BASE_URL=http://192.168.1.20:8080
 PUBLIC_BASE_URL ?= http://$(HOST)
 
-.PHONY: run test install lint demo-seed messages clean
+.PHONY: run test install lint demo-seed messages clean loadtest
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ lint: install
 demo-seed: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo --scale seed
+
+# Load test (loadtest/run.py): gunicorn with production settings on a seed-scale
+# PostgreSQL database (built on the first run, several minutes), wrk on single URLs,
+# then Locust journeys; results in bench/results/loadtest.txt. Pass LOADTEST_TIME,
+# LOADTEST_USERS, LOADTEST_DATABASE_URL, … on the command line or in the environment.
+loadtest: install
+	$(BIN)/pip install -q -e '.[dev,load]'
+	$(BIN)/python loadtest/run.py
 
 messages: install
 	$(BIN)/python manage.py makemessages -l zh_Hans --ignore='.venv*' --ignore=tests --ignore=bench

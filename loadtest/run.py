@@ -1,0 +1,810 @@
+"""The load test: the portal under gunicorn with production settings on a
+seed-scale PostgreSQL database, measured with wrk (single URLs) and Locust
+(journeys of anonymous readers, searchers, members and staff).
+
+    .venv/bin/python loadtest/run.py [--prepare-only]      (or: make loadtest)
+
+Environment (all optional):
+
+    LOADTEST_DATABASE_URL  postgres://postgres@127.0.0.1:5432/tongxin_seed
+    LOADTEST_TIME          Locust run time in seconds (60)
+    LOADTEST_USERS         Locust users (32)
+    LOADTEST_SPAWN_RATE    users started per second (users / 8)
+    LOADTEST_WRK_TIME      seconds of wrk per URL (10)
+    LOADTEST_PORT          gunicorn's port on 127.0.0.1 (a free one)
+    LOADTEST_CACHE_URL     the cache (redis://127.0.0.1:6379/13 when Redis answers,
+                           else each process's local memory); "none" for local memory.
+                           The load test empties this Redis database at the start.
+
+The database is built when it is missing or empty (migrate, ``load_demo --scale
+seed``, ``search_index rebuild``: several minutes), with keys generated once and
+kept in ``loadtest/.state/keys.env`` (git-ignored by ``loadtest/.gitignore``):
+the private fields and the TOTP secrets are encrypted with them, so the database
+and that file belong together. The same directory holds the run's logs, the
+Locust CSV files and the fixtures (``fixtures.json``: accounts, shifts, meetings
+prepared by ``loadtest/fixtures.py`` for this run). Results go to
+``bench/results/loadtest.txt``. Everything listens on and talks to 127.0.0.1
+only, every step has a time limit, and every process started here is stopped
+on the way out (also on an error or Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / "loadtest" / ".state"
+KEYS_FILE = STATE / "keys.env"
+FIXTURES_FILE = STATE / "fixtures.json"
+OUTCOMES_FILE = STATE / "outcomes.json"  # written by the locustfile
+RESULTS_FILE = ROOT / "bench" / "results" / "loadtest.txt"
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tongxin_seed"
+DEFAULT_CACHE_URL = "redis://127.0.0.1:6379/13"
+# The address links are built from. Production settings refuse a local one
+# (portal.E007); nothing ever connects to it (``.invalid`` never resolves).
+PUBLIC_HOST = "tongxin-loadtest.invalid"
+SEED_MEMBERS = 10_000
+
+# Time limits of the steps (seconds).
+BUILD_TIMEOUT = 3 * 3600
+STEP_TIMEOUT = 15 * 60
+START_TIMEOUT = 90
+
+
+def log(message: str) -> None:
+    print(f"[loadtest {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+# --- Keys and environment ---------------------------------------------------------------------
+
+
+def load_keys() -> dict[str, str]:
+    """The run's keys: read from KEYS_FILE, made (once) when it is missing."""
+    STATE.mkdir(parents=True, exist_ok=True)
+    if not KEYS_FILE.exists():
+        from cryptography.fernet import Fernet
+
+        keys = {
+            "SECRET_KEY": secrets.token_urlsafe(60),
+            "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "FIELD_HASH_KEY": secrets.token_urlsafe(48),
+        }
+        text = "# Keys of the load-test database (loadtest/run.py); keep with it.\n"
+        text += "".join(f"{k}={v}\n" for k, v in keys.items())
+        KEYS_FILE.write_text(text, encoding="utf-8")
+        KEYS_FILE.chmod(0o600)
+        log(f"made new keys in {KEYS_FILE.relative_to(ROOT)}")
+    keys = {}
+    for line in KEYS_FILE.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            name, _, value = line.partition("=")
+            keys[name.strip()] = value.strip()
+    return keys
+
+
+def redis_answers(url: str) -> bool:
+    bits = urlsplit(url)
+    try:
+        with socket.create_connection((bits.hostname, bits.port or 6379), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def cache_url() -> str:
+    """The cache the portal's processes share (rate limits, TOTP replay, code
+    throttles): Redis as in production when it answers on 127.0.0.1."""
+    wanted = os.environ.get("LOADTEST_CACHE_URL", "").strip()
+    if wanted.lower() == "none":
+        return ""
+    url = wanted or DEFAULT_CACHE_URL
+    if urlsplit(url).hostname not in ("127.0.0.1", "localhost"):
+        raise SystemExit(f"LOADTEST_CACHE_URL must point at 127.0.0.1: {url}")
+    if redis_answers(url):
+        return url
+    if wanted:
+        raise SystemExit(f"LOADTEST_CACHE_URL={url} does not answer")
+    return ""
+
+
+def flush_cache(url: str) -> None:
+    """Empty the load test's own Redis database: rate-limit counters, used TOTP
+    codes and cached pages of an earlier run would make runs differ."""
+    if url:
+        import redis
+
+        redis.Redis.from_url(url, socket_timeout=5).flushdb()
+
+
+def django_env(database_url: str, keys: dict[str, str], cache: str) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("DEBUG", "ELASTICSEARCH_URL", "TASKS_BACKEND", "TASKS_SCHEDULED_BACKEND"):
+        env.pop(name, None)
+    env.update(keys)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings.production",
+            "DATABASE_URL": database_url,
+            "ALLOWED_HOSTS": f"127.0.0.1,localhost,{PUBLIC_HOST}",
+            "PUBLIC_BASE_URL": f"https://{PUBLIC_HOST}",
+            # Plain HTTP on 127.0.0.1: no proxy in front to redirect to https.
+            "SECURE_SSL_REDIRECT": "0",
+            # Mail to the worker's log, not to an SMTP server.
+            "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if cache:
+        env["CACHE_URL"] = cache
+    else:
+        env.pop("CACHE_URL", None)
+    return env
+
+
+def manage(env: dict, *args: str, timeout: int = STEP_TIMEOUT, quiet: bool = False) -> float:
+    """Run ``manage.py`` with the run's environment; its output is the progress."""
+    start = time.perf_counter()
+    subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=timeout,
+        stdout=subprocess.DEVNULL if quiet else None,
+    )
+    return time.perf_counter() - start
+
+
+# --- The seed-scale database ------------------------------------------------------------------
+
+
+def _split(url: str) -> tuple[str, str]:
+    """The URL of the server's maintenance database, and the database name."""
+    base, _, name = url.rpartition("/")
+    return f"{base}/postgres", name.split("?")[0]
+
+
+def database_state(url: str) -> dict | None:
+    """What the database holds (None when it does not exist)."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(url, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        if "does not exist" in str(error):
+            return None
+        raise
+    with conn:
+
+        def count(table: str, where: str = "") -> int:
+            if conn.execute("SELECT to_regclass(%s)", [table]).fetchone()[0] is None:
+                return 0
+            return conn.execute(f"SELECT count(*) FROM {table} {where}").fetchone()[0]
+
+        return {
+            "members": count("branches_member"),
+            "pages": count("wagtailcore_page"),
+            "joint_meetings": count("alliance_jointmeeting"),
+            "indexed_members": count("search_searchentry", "WHERE doc_type = 'member'"),
+        }
+
+
+def create_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    admin, name = _split(url)
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def ensure_database(url: str, env: dict, keys_were_new: bool) -> str:
+    """Build the seed database when it is missing or empty; migrate it. Returns
+    a line for the report."""
+    state = database_state(url)
+    if state is None:
+        log(f"{url}: no such database; creating it")
+        create_database(url)
+        state = database_state(url)
+    built = []
+    if state["pages"] <= 1:
+        log(
+            "empty database: migrate, load_demo --scale seed, search_index rebuild (several minutes)"
+        )
+        seconds = manage(env, "migrate", "--noinput", "-v0", timeout=BUILD_TIMEOUT)
+        log(f"migrated in {seconds:.0f} s; load_demo --scale seed …")
+        seconds = manage(env, "load_demo", "--scale", "seed", "--seed", "1", timeout=BUILD_TIMEOUT)
+        built.append(f"load_demo --scale seed {seconds:.0f} s")
+        log(f"loaded in {seconds:.0f} s; search_index rebuild (about 4 minutes) …")
+        seconds = manage(env, "search_index", "rebuild", "--quiet", timeout=BUILD_TIMEOUT)
+        built.append(f"search_index rebuild {seconds:.0f} s")
+        log(f"search index built in {seconds:.0f} s")
+        state = database_state(url)
+    elif keys_were_new:
+        raise SystemExit(
+            f"{url} already holds data, but {KEYS_FILE.relative_to(ROOT)} was just made: the "
+            "data was written with other keys and cannot be read with these. Restore the old "
+            f"keys file, or drop the database (dropdb {_split(url)[1]}) and run again."
+        )
+    else:
+        manage(env, "migrate", "--noinput", "-v0")
+    if state["members"] < SEED_MEMBERS or not state["joint_meetings"]:
+        raise SystemExit(
+            f"{url} is not a complete seed-scale demo ({state['members']} members, "
+            f"{state['joint_meetings']} joint meetings): a build was interrupted or it is "
+            f"another database. Drop it (dropdb {_split(url)[1]}) and run again."
+        )
+    if state["indexed_members"] < SEED_MEMBERS:
+        log("the search index is incomplete: search_index rebuild (about 4 minutes) …")
+        seconds = manage(env, "search_index", "rebuild", "--quiet", timeout=BUILD_TIMEOUT)
+        built.append(f"search_index rebuild {seconds:.0f} s")
+    how = f"built this run ({', '.join(built)})" if built else "reused"
+    return f"{how}: {state['pages']:,} pages, {state['members']:,} members"
+
+
+def drain_tasks(env: dict) -> None:
+    """Run the background tasks that are due (left by the build, the fixtures or
+    an earlier run), so the measured worker starts with an empty queue."""
+    manage(env, "db_worker", "--batch", "--queue-name", "*", "--no-startup-delay", quiet=True)
+
+
+# --- Processes --------------------------------------------------------------------------------
+
+
+class Processes:
+    """The processes this run started; each in its own session, stopped as a group."""
+
+    def __init__(self) -> None:
+        self.running: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, args: list[str], env: dict, log_path: Path) -> subprocess.Popen:
+        handle = open(log_path, "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        proc.log_handle = handle  # type: ignore[attr-defined]
+        self.running.append((name, proc))
+        return proc
+
+    def stop_all(self) -> None:
+        for _name, proc in reversed(self.running):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 20
+        for name, proc in reversed(self.running):
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log(f"{name} did not stop: killing it")
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait(timeout=10)
+            proc.log_handle.close()  # type: ignore[attr-defined]
+        self.running.clear()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_get(port: int, path: str, timeout: float = 30) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def wait_healthy(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("gunicorn stopped while starting: see loadtest/.state/gunicorn.log")
+        try:
+            if http_get(port, "/healthz", timeout=2)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"/healthz did not answer within {START_TIMEOUT} s")
+
+
+# --- wrk --------------------------------------------------------------------------------------
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def wrk(port: int, path: str, seconds: int) -> dict:
+    """``wrk -t2 -c16 -d<seconds>s --latency`` on one URL: req/s, p50, p99, errors."""
+    url = f"http://127.0.0.1:{port}{path}"
+    out = subprocess.run(
+        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--timeout", "10s", "--latency", url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    ).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    for pct in ("50", "99"):
+        found = re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", out, re.M)
+        result[f"p{pct}"] = _ms(found.group(1)) if found else float("nan")
+    found = re.search(r"(\d+) requests in", out)
+    result["requests"] = int(found.group(1)) if found else 0
+    found = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["bad"] = int(found.group(1)) if found else 0
+    found = re.search(r"Socket errors: (.*)", out)
+    result["socket_errors"] = found.group(1).strip() if found else ""
+    return result
+
+
+def static_path() -> str:
+    """A real static file under STATIC_ROOT, by its hashed (manifest) name."""
+    manifest = json.loads((ROOT / "static" / "staticfiles.json").read_text(encoding="utf-8"))
+    name = manifest["paths"].get("portal/site.css") or next(iter(manifest["paths"].values()))
+    return f"/static/{name}"
+
+
+# --- Locust -----------------------------------------------------------------------------------
+
+
+def task_counts(url: str, since: dt.datetime) -> str:
+    """Background tasks enqueued since ``since``, by status (django-tasks-db)."""
+    import psycopg
+
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        if (
+            conn.execute("SELECT to_regclass('django_tasks_database_dbtaskresult')").fetchone()[0]
+            is None
+        ):
+            return "unknown (no django_tasks_database_dbtaskresult table)"
+        # Unscheduled tasks have run_after at the largest date; a READY task with a
+        # real run_after still ahead is due later (offer expiry, reminders), not late.
+        rows = conn.execute(
+            "SELECT CASE WHEN status <> 'READY' THEN status "
+            "WHEN run_after > now() AND run_after < '9000-01-01' THEN 'READY (due later)' "
+            "ELSE 'READY (due, waiting)' END, count(*) "
+            "FROM django_tasks_database_dbtaskresult WHERE enqueued_at >= %s "
+            "GROUP BY 1 ORDER BY 1",
+            [since],
+        ).fetchall()
+    return ", ".join(f"{status} {count}" for status, count in rows) or "none"
+
+
+def locust(port: int, env: dict, users: int, rate: float, seconds: int) -> Path:
+    prefix = STATE / "locust"
+    for old in [*STATE.glob("locust_*.csv"), OUTCOMES_FILE]:
+        old.unlink(missing_ok=True)
+    args = [
+        str(BIN / "locust"),
+        "-f",
+        str(ROOT / "loadtest" / "locustfile.py"),
+        "--headless",
+        "-u",
+        str(users),
+        "-r",
+        f"{rate:g}",
+        "-t",
+        f"{seconds}s",
+        "--stop-timeout",
+        "10",
+        "--host",
+        f"http://127.0.0.1:{port}",
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--logfile",
+        str(STATE / "locust.log"),
+    ]
+    locust_env = dict(env)
+    locust_env["LOADTEST_FIXTURES"] = str(FIXTURES_FILE)
+    proc = subprocess.run(args, cwd=ROOT, env=locust_env, timeout=seconds + 180)
+    # Locust exits with 1 when any request failed: the table says which.
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"locust failed (exit {proc.returncode}): see loadtest/.state/locust.log")
+    return prefix
+
+
+def read_csv(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+# --- The report -------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+
+
+def load_average() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def git_revision() -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        return f"{rev}{' (with uncommitted changes)' if dirty else ''}"
+    except OSError:
+        return "unknown"
+
+
+def wrk_table(rows: list[tuple[str, str, int, dict]]) -> list[str]:
+    floor = next((r[3]["rps"] for r in rows if r[0].startswith("floor")), 0) or 1
+    out = [
+        f"{'url':<46} {'status':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'of floor':>8} {'non-2xx/3xx':>11}  socket errors"
+    ]
+    for label, path, status, r in rows:
+        out.append(
+            f"{label + ' ' + path:<46.46} {status:>6} {r['rps']:>8.1f} {r['p50']:>8.1f} "
+            f"{r['p99']:>8.1f} {r['rps'] / floor:>7.1%} {r['bad']:>11}  {r['socket_errors'] or '-'}"
+        )
+    return out
+
+
+def _number(row: dict, key: str) -> float:
+    try:
+        return float(row.get(key) or 0)
+    except ValueError:
+        return float("nan")
+
+
+def locust_table(stats: list[dict]) -> list[str]:
+    out = [
+        f"{'request':<44} {'requests':>8} {'fails':>6} {'req/s':>7} "
+        f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7}"
+    ]
+    body = [r for r in stats if r.get("Name") != "Aggregated"]
+    body.sort(key=lambda r: r["Name"])
+    total = [r for r in stats if r.get("Name") == "Aggregated"]
+    for row in body + total:
+        name = "TOTAL" if row["Name"] == "Aggregated" else f"{row['Type']} {row['Name']}"
+        if row["Name"] == "Aggregated":
+            out.append("-" * len(out[0]))
+        out.append(
+            f"{name:<44.44} {int(_number(row, 'Request Count')):>8} "
+            f"{int(_number(row, 'Failure Count')):>6} {_number(row, 'Requests/s'):>7.1f} "
+            f"{_number(row, '50%'):>7.0f} {_number(row, '95%'):>7.0f} {_number(row, '99%'):>7.0f} "
+            f"{_number(row, 'Max Response Time'):>7.0f}"
+        )
+    return out
+
+
+REQUEST_LINE = re.compile(
+    r"tongxin\.requests \[[^\]]*\] (?P<method>[A-Z]+) \S+ (?P<status>\d{3}) "
+    r"(?P<ms>[\d.]+)ms view=(?P<view>\S+)"
+)
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The nearest-rank ``p``-th percentile (as bench/_common.py)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def server_table(log_path: Path, offset: int, limit: int = 30) -> list[str]:
+    """Time spent in the app per view during the Locust run, from the request log
+    lines the portal writes (``tongxin.requests``): what the server did, without
+    the queueing in front of the two workers that Locust's times include."""
+    times: dict[tuple[str, str], list[float]] = {}
+    with log_path.open("rb") as handle:
+        handle.seek(offset)
+        for line in handle.read().decode("utf-8", errors="replace").splitlines():
+            found = REQUEST_LINE.search(line)
+            if found:
+                key = (found["method"], found["view"])
+                times.setdefault(key, []).append(float(found["ms"]))
+    if not times:
+        return ["(no request log lines from the app)"]
+    total = sum(sum(v) for v in times.values())
+    rows = sorted(times.items(), key=lambda item: -sum(item[1]))
+    out = [f"{'view':<52} {'requests':>8} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'of time':>7}"]
+    for (method, view), values in rows[:limit]:
+        out.append(
+            f"{method + ' ' + view:<52.52} {len(values):>8} {percentile(values, 50):>7.0f} "
+            f"{percentile(values, 95):>7.0f} {max(values):>7.0f} {sum(values) / total:>7.1%}"
+        )
+    if len(rows) > limit:
+        out.append(
+            f"… {len(rows) - limit} more views, {sum(len(v) for _, v in rows[limit:])} requests"
+        )
+    return out
+
+
+def server_errors(log_path: Path, limit: int = 15) -> tuple[int, list[str]]:
+    """ERROR lines (with the request id) and tracebacks' last lines in a log."""
+    if not log_path.exists():
+        return 0, []
+    lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        if re.search(r"\[(ERROR|CRITICAL)\]|\s(ERROR|CRITICAL)\s", line):
+            found.append(line.strip())
+        elif line.startswith("Traceback"):
+            tail = next(
+                (
+                    lines[j]
+                    for j in range(i + 1, min(i + 200, len(lines)))
+                    if lines[j][:1] not in " \t"
+                ),
+                "",
+            )
+            if tail:
+                found.append(f"  {tail.strip()}")
+    unique = list(dict.fromkeys(re.sub(r"\[req-[^\]]*\]", "[…]", f) for f in found))
+    return len(found), unique[:limit]
+
+
+# --- The run ----------------------------------------------------------------------------------
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    # Ctrl-C, kill and a closed terminal all stop what was started (also when
+    # SIGINT came in ignored, as for a background job of a script).
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--prepare-only", action="store_true", help="build/migrate the database and stop"
+    )
+    args = parser.parse_args()
+
+    database_url = os.environ.get("LOADTEST_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    if urlsplit(database_url).hostname not in ("127.0.0.1", "localhost", None, ""):
+        raise SystemExit(f"LOADTEST_DATABASE_URL must be on 127.0.0.1: {database_url}")
+    seconds = env_int("LOADTEST_TIME", 60)
+    users = env_int("LOADTEST_USERS", 32)
+    rate = float(os.environ.get("LOADTEST_SPAWN_RATE", "").strip() or max(1.0, users / 8))
+    wrk_seconds = env_int("LOADTEST_WRK_TIME", 10)
+    for tool in ("wrk",):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is not installed")
+    if not (BIN / "locust").exists():
+        raise SystemExit(f"locust is not installed in {BIN}: pip install -e '.[load]'")
+
+    keys_were_new = not KEYS_FILE.exists()
+    keys = load_keys()
+    cache = cache_url()
+    env = django_env(database_url, keys, cache)
+    started = dt.datetime.now(dt.UTC)
+    load_before = load_average()
+
+    flush_cache(cache)
+    log(f"database {database_url}")
+    db_line = ensure_database(database_url, env, keys_were_new)
+    log(db_line)
+    if args.prepare_only:
+        return 0
+    log("collectstatic …")
+    manage(env, "collectstatic", "--noinput", "-v0")
+    log("fixtures: load-test accounts, shifts, tasks and meetings …")
+    subprocess.run(
+        [PYTHON, str(ROOT / "loadtest" / "fixtures.py"), str(FIXTURES_FILE)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=STEP_TIMEOUT,
+    )
+    fixtures = json.loads(FIXTURES_FILE.read_text(encoding="utf-8"))
+    log("running the background tasks that are due …")
+    drain_tasks(env)
+
+    port = env_int("LOADTEST_PORT", 0) or free_port()
+    processes = Processes()
+    gunicorn_log = STATE / "gunicorn.log"
+    worker_logs = [STATE / "worker.log", STATE / "worker-scheduled.log"]
+
+    try:
+        log(f"gunicorn on 127.0.0.1:{port} (2 sync workers) and the background workers …")
+        server = processes.start(
+            "gunicorn",
+            [
+                str(BIN / "gunicorn"),
+                "portal.wsgi",
+                "-w",
+                "2",
+                "-k",
+                "sync",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--error-logfile",
+                "-",
+                # gunicorn.conf.py recycles a worker every ~10,000 requests; wrk makes
+                # that many in seconds, and both workers restarting mid-measurement
+                # (each boot takes seconds) would be measured instead of the app.
+                "--max-requests",
+                "0",
+            ],
+            env,
+            gunicorn_log,
+        )
+        # Production runs one worker per task backend (README, Running in production).
+        processes.start(
+            "db_worker",
+            [PYTHON, "manage.py", "db_worker", "--queue-name", "*", "--interval", "1"],
+            env,
+            worker_logs[0],
+        )
+        processes.start(
+            "db_worker scheduled",
+            [PYTHON, "manage.py", "db_worker", "--backend", "scheduled", "--queue-name", "*"]
+            + ["--interval", "5"],
+            env,
+            worker_logs[1],
+        )
+        wait_healthy(port, server)
+
+        search_path = "/search/?q=" + quote("党员")
+        wrk_urls = [
+            ("floor", "/admin/login/"),
+            ("static", static_path()),
+            ("home", "/"),
+            ("branch page", fixtures["branch_url"]),
+            ("search 党员", search_path),
+        ]
+        log("warm-up …")
+        statuses = {}
+        for _, path in wrk_urls:
+            for _ in range(5):
+                statuses[path] = http_get(port, path)[0]
+        wrk(port, "/", 3)
+
+        wrk_rows = []
+        for label, path in wrk_urls:
+            log(f"wrk {wrk_seconds} s: {label} {path}")
+            wrk_rows.append((label, path, statuses[path], wrk(port, path, wrk_seconds)))
+
+        log(f"locust: {users} users (+{rate:g}/s) for {seconds} s …")
+        locust_started = dt.datetime.now(dt.UTC)
+        log_offset = gunicorn_log.stat().st_size
+        prefix = locust(port, env, users, rate, seconds)
+        load_after = load_average()
+        time.sleep(5)  # the background workers catch up with the last requests' tasks
+        ready = http_get(port, "/readyz")
+        tasks = task_counts(database_url, locust_started)
+    finally:
+        log("stopping the processes …")
+        processes.stop_all()
+
+    stats = read_csv(Path(f"{prefix}_stats.csv"))
+    failures = read_csv(Path(f"{prefix}_failures.csv"))
+    exceptions = read_csv(Path(f"{prefix}_exceptions.csv"))
+    error_count, error_lines = server_errors(gunicorn_log)
+    worker_errors = [server_errors(p) for p in worker_logs]
+
+    settings_line = (
+        f"portal.settings.production, gunicorn -w 2 -k sync --max-requests 0 on 127.0.0.1:{port}"
+        f"{' (+ gunicorn.conf.py)' if (ROOT / 'gunicorn.conf.py').exists() else ''}, "
+        "db_worker per task backend, cache "
+        + (cache or "local memory per process")
+        + ", SECURE_SSL_REDIRECT=0, plain HTTP"
+    )
+    lines = [
+        "# Load test: gunicorn + PostgreSQL at seed scale, wrk and Locust (loadtest/run.py)",
+        f"# {started:%Y-%m-%d %H:%M} UTC, {machine()}; load average before {load_before}, "
+        f"after {load_after} (other work on the machine inflates the times)",
+        f"revision: {git_revision()}",
+        f"settings: {settings_line}",
+        f"database: PostgreSQL {urlsplit(database_url).hostname}{urlsplit(database_url).path} — {db_line}",
+        f"fixtures: {fixtures['summary']}",
+        "",
+        f"## wrk -t2 -c16 -d{wrk_seconds}s (one URL at a time, anonymous; 'of floor' = req/s "
+        "divided by the floor's: /admin/login/, a redirect through every middleware, no database)",
+        *wrk_table(wrk_rows),
+        "",
+        f"## Locust: {users} users (spawned {rate:g}/s), {seconds} s, journeys weighted "
+        "reader 40 / search 20 / member 20 / staff and partners 20, 0.5–2 s between steps "
+        "(loadtest/locustfile.py); times in ms, including the queue in front of the workers",
+        *locust_table(stats),
+        "",
+        "## Time in the app per view during the Locust run (the portal's request log; "
+        "sorted by total time)",
+        *server_table(gunicorn_log, log_offset),
+        "",
+        "## Failures (Locust: status or check failed; expected refusals are not failures)",
+    ]
+    if failures:
+        for row in sorted(failures, key=lambda r: -int(r["Occurrences"])):
+            lines.append(
+                f"{int(row['Occurrences']):>6}  {row['Method']} {row['Name']}: {row['Error']}"
+            )
+    else:
+        lines.append("none")
+    if exceptions:
+        lines += ["", "## Exceptions in the journeys (Locust)"]
+        for row in exceptions:
+            lines.append(f"{row['Count']:>6}  {row['Msg']}")
+    outcomes = {}
+    if OUTCOMES_FILE.exists():
+        outcomes = json.loads(OUTCOMES_FILE.read_text(encoding="utf-8"))
+    lines += ["", "## What the journeys' actions came to (the message each page showed)"]
+    for name, count in outcomes.get("outcomes", {}).items():
+        lines.append(f"{count:>6}  {name}")
+    site = ", ".join(f"{k} {v}" for k, v in outcomes.get("site", {}).items())
+    lines += [f"(URLs gathered at the start: {site or 'none'})"]
+    lines += [
+        "",
+        "## Background work",
+        f"/readyz 5 s after the run: {ready[0]} {ready[1].decode(errors='replace').strip()}",
+        f"background tasks enqueued during the Locust run, by status: {tasks}",
+    ]
+    lines += ["", f"## Server log: {error_count} ERROR lines / tracebacks (gunicorn)"]
+    lines += error_lines or ["none"]
+    for path, (count, found) in zip(worker_logs, worker_errors, strict=True):
+        if count:
+            lines += ["", f"## {path.name}: {count} ERROR lines / tracebacks", *found]
+    text = "\n".join(lines) + "\n"
+    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_FILE.write_text(text, encoding="utf-8")
+    print()
+    print(text)
+    log(f"written to {RESULTS_FILE.relative_to(ROOT)}; logs and CSV in {STATE.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        log("interrupted")
+        sys.exit(130)
