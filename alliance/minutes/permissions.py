@@ -95,15 +95,15 @@ def owner_units(meeting: JointMeeting) -> tuple[list[Partner], list[GridBranchPa
 
 def owner_people(meeting: JointMeeting) -> QuerySet:
     """The people an action item of ``meeting`` may be given to: its invitees,
-    its convener and the contacts of the alliance's partners."""
-    contacts = PartnerContact.objects.filter(
-        partner__in=meeting.alliance.partners.all(), user__isnull=False
-    ).values("user")
-    return (
-        get_user_model()
-        .objects.filter(
-            Q(meeting_invitations__meeting=meeting) | Q(pk=meeting.convener_id) | Q(pk__in=contacts)
-        )
-        .distinct()
-        .order_by("username")
+    its convener and the contacts of the alliance's partners. Their ids first
+    (each from its own index), then the users by primary key: one OR across the
+    invitation join made PostgreSQL read every user (0.5 s at seed scale)."""
+    ids = set(
+        PartnerContact.objects.filter(
+            partner__in=meeting.alliance.partners.all(), user__isnull=False
+        ).values_list("user", flat=True)
     )
+    ids.update(meeting.invitations.values_list("user", flat=True))
+    if meeting.convener_id:
+        ids.add(meeting.convener_id)
+    return get_user_model().objects.filter(pk__in=ids).order_by("username")
