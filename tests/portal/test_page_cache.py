@@ -6,6 +6,10 @@ meeting, a shift — is visible on the very next request."""
 
 import datetime as dt
 import http.server
+import json
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -275,3 +279,31 @@ def test_a_proxy_in_front_is_told_to_purge_a_unit_and_its_routes(tree, settings)
     assert sorted(purged) == sorted(
         [url, url + "notices/", url + "calendar/", url + "calendar/ics/"]
     )
+
+
+def settings_with(**env) -> dict:
+    """The cache settings a process started with ``env`` gets."""
+    code = (
+        "import json; from django.conf import settings as s; print(json.dumps("
+        "[s.CACHES['default']['BACKEND'], s.SESSION_ENGINE, s.TONGXIN_PAGE_CACHE]))"
+    )
+    environment = {name: value for name, value in os.environ.items() if name != "CACHE_URL"}
+    environment.update(DJANGO_SETTINGS_MODULE="portal.settings.base", **env)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)
+
+
+def test_a_shared_cache_carries_sessions_and_switches_the_page_cache_on():
+    assert settings_with() == [
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.contrib.sessions.backends.db",
+        False,
+    ]
+    assert settings_with(CACHE_URL="redis://127.0.0.1:6379/0") == [
+        "django.core.cache.backends.redis.RedisCache",
+        "django.contrib.sessions.backends.cached_db",
+        True,
+    ]
+    assert settings_with(CACHE_URL="redis://127.0.0.1:6379/0", PAGE_CACHE="0")[2] is False
