@@ -166,3 +166,16 @@ def run_worker(monkeypatch):
         )
 
     return run
+
+
+@pytest.fixture
+def console_log():
+    """What the configured console handler (the process log) writes meanwhile."""
+    import io
+    import logging
+
+    handler = next(h for h in logging.getLogger("django").handlers if h.name == "console")
+    out = io.StringIO()
+    previous = handler.setStream(out)
+    yield out
+    handler.setStream(previous)

@@ -4,7 +4,6 @@ every gunicorn worker's counts added up), and one log line per request with its
 request id and without query strings or secrets."""
 
 import datetime as dt
-import io
 import logging
 import os
 import runpy
@@ -250,16 +249,6 @@ def test_gunicorn_config_reads_the_environment_and_clears_old_metric_files(tmp_p
 
 
 # --- The request log -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def console_log():
-    """What the configured console handler (the process log) writes meanwhile."""
-    handler = next(h for h in logging.getLogger("tongxin").handlers if h.name == "console")
-    out = io.StringIO()
-    previous = handler.setStream(out)
-    yield out
-    handler.setStream(previous)
 
 
 def request_lines(log: str) -> list[str]:

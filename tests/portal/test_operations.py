@@ -3,7 +3,6 @@ sessions that end on time without a write per request, and a request id on the
 response and on every log line of the request (a 500's traceback included)."""
 
 import datetime as dt
-import io
 import json
 import logging
 
@@ -158,16 +157,6 @@ def test_every_response_carries_a_request_id_and_keeps_a_plain_one_from_a_proxy(
     assert client.get("/fine/", headers={"X-Request-ID": given})["X-Request-ID"] == given
     forged = client.get("/fine/", headers={"X-Request-ID": "x\nFAKE LOG LINE"})["X-Request-ID"]
     assert forged != "x\nFAKE LOG LINE" and len(forged) == 32
-
-
-@pytest.fixture
-def console_log():
-    """What the configured console handler (the process log) writes meanwhile."""
-    handler = next(h for h in logging.getLogger("django").handlers if h.name == "console")
-    out = io.StringIO()
-    previous = handler.setStream(out)
-    yield out
-    handler.setStream(previous)
 
 
 @pytest.mark.urls(__name__)
