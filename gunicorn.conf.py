@@ -1,6 +1,7 @@
 """gunicorn's settings for the portal: `gunicorn portal.wsgi` reads this file
 from the directory it starts in. Command-line options still win over it."""
 
+import gc
 import glob
 import os
 
@@ -35,6 +36,10 @@ timeout = 30
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
 
+# The app (and jieba's dictionary, the bulk of a worker's memory) is loaded once
+# in the master and shared by the workers it forks, instead of once per worker.
+preload_app = True
+
 # No access log: the app writes one line per request itself (the tongxin.requests
 # logger), with the request id and without query strings.
 accesslog = None
@@ -47,6 +52,16 @@ def on_starting(server):
         os.makedirs(_metrics_dir, exist_ok=True)
         for path in glob.glob(os.path.join(_metrics_dir, "*.db")):
             os.remove(path)
+
+
+def when_ready(server):
+    """Before the first worker is forked: load jieba's dictionary here, so every
+    worker shares it, and move what is loaded out of the garbage collector's
+    reach (its scans would touch, and so copy, the shared pages in each worker)."""
+    from search.text import jieba_ready
+
+    jieba_ready()
+    gc.freeze()
 
 
 def child_exit(server, worker):
