@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.models import Page
 
 from portal.masking import contains_private_number
+from portal.views import UNAVAILABLE_RETRY_AFTER
 from search.query import PER_PAGE, search
 from search.registry import search_types
 
@@ -128,7 +129,9 @@ def search_view(request, template="search/search.html"):
         except Exception:  # the search service is down: say so, keep the page
             logger.exception("search failed")
             context["unavailable"] = True
-            return render(request, template, context, status=503)
+            response = render(request, template, context, status=503)
+            response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+            return response
         # A paginator over the total gives the usual page links; the backend
         # already returned just this page's hits.
         paginator = Paginator(range(result.results.total), PER_PAGE)

@@ -159,7 +159,8 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if os.environ.get("CACHE_URL"):
     CACHES["default"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis cache, carrying on without it while Redis restarts.
+        "BACKEND": "portal.cache.ResilientRedisCache",
         "LOCATION": os.environ["CACHE_URL"],
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

@@ -216,8 +216,9 @@ def test_pages_answer_503_while_the_database_server_is_unreachable(tree):
             response = client.get(url)
             assert response.status_code == 503, url
             assert "暂时无法访问" in response.content.decode()
-        # Search keeps its page and says search is down.
-        assert client.get("/search/?q=党员").status_code == 503
+        # Search keeps its page, says search is down and when to come back.
+        search = client.get("/search/?q=党员")
+        assert (search.status_code, search["Retry-After"]) == (503, "30")
     finally:
         connection.close()
         connection.settings_dict["PORT"] = saved

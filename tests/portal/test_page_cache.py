@@ -302,7 +302,7 @@ def test_a_shared_cache_carries_sessions_and_switches_the_page_cache_on():
         False,
     ]
     assert settings_with(CACHE_URL="redis://127.0.0.1:6379/0") == [
-        "django.core.cache.backends.redis.RedisCache",
+        "portal.cache.ResilientRedisCache",
         "django.contrib.sessions.backends.cached_db",
         True,
     ]
