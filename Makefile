@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1:8000
 # make run HOST=0.0.0.0:8080 PUBLIC_BASE_URL=http://192.168.1.20:8080
 PUBLIC_BASE_URL ?= http://$(HOST)
 
-.PHONY: run test install lint demo-seed messages clean loadtest
+.PHONY: run test install lint demo-seed messages clean loadtest loadtest-faults
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,17 @@ demo-seed: install
 loadtest: install
 	$(BIN)/pip install -q -e '.[dev,load]'
 	$(BIN)/python loadtest/run.py
+
+# Fault test (loadtest/faults.py): two gunicorn instances and 2 + 2 db_workers on one
+# database and one Redis under the Locust journeys for FAULTS_TIME seconds (300), while
+# workers, a whole instance, Redis and PostgreSQL are killed or restarted; then
+# loadtest/check.py checks the invariants. Runs on a PostgreSQL cluster (15/faults, port
+# 5433) and a Redis (6380) of its own, made when missing and stopped at the end; needs
+# root, and the seed database of `make loadtest` to copy. Results in
+# bench/results/loadtest_faults.txt; about 10 minutes.
+loadtest-faults: install
+	$(BIN)/pip install -q -e '.[dev,load]'
+	$(BIN)/python loadtest/faults.py
 
 messages: install
 	$(BIN)/python manage.py makemessages -l zh_Hans --ignore='.venv*' --ignore=tests --ignore=bench

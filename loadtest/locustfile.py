@@ -31,85 +31,35 @@ turned) is a success here: the page answered correctly. A 5xx, an unexpected
 status, being sent back to sign in, or a page without the expected form is a
 failure. What the actions came to (confirmed, waitlisted, refused …) is counted
 and written to ``outcomes.json`` beside the fixtures for the report.
+
+The browser they share (checked and named requests, forms, codes, signing in,
+and spreading requests over several instances with ``LOADTEST_HOSTS``) is in
+``loadtest/browser.py``. With ``LOADTEST_STATUS_CSV`` every request is also
+written down with its time and status for ``loadtest/faults.py`` (the end of
+this file).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import http.cookiejar
-import itertools
+import csv
 import json
 import os
 import random
 import re
-import struct
 import time
-from collections import Counter, defaultdict
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections import defaultdict
 from urllib.parse import urlencode, urlsplit
 
+from browser import FIXTURES, FIXTURES_FILE, OUTCOMES, Browser, SignedIn, shift_code
 from htmlforms import Page, parse
-from locust import HttpUser, between, events, task
+from locust import events, task
 
-if TYPE_CHECKING:
-    import requests
-
-HERE = Path(__file__).resolve().parent
-FIXTURES_FILE = Path(os.environ.get("LOADTEST_FIXTURES", HERE / ".state" / "fixtures.json"))
-FIXTURES = json.loads(FIXTURES_FILE.read_text(encoding="utf-8"))
 OUTCOMES_FILE = FIXTURES_FILE.with_name("outcomes.json")
-
-# The portal marks its session and CSRF cookies Secure (production settings). This
-# harness speaks plain HTTP to 127.0.0.1, where in production a TLS proxy would
-# be, so the client sends them over HTTP too.
-http.cookiejar.DefaultCookiePolicy.return_ok_secure = lambda self, cookie, request: True
-
-
-def _secret_key() -> str:
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
-    for line in (HERE / ".state" / "keys.env").read_text(encoding="utf-8").splitlines():
-        if line.startswith("SECRET_KEY="):
-            return line.partition("=")[2].strip()
-    raise RuntimeError("no SECRET_KEY: run loadtest/run.py first")
-
-
-SECRET_KEY = _secret_key()
-THINK = between(0.5, 2.0)
 
 COMMON_WORDS = ["志愿", "党员", "网格", "社区", "服务", "支部"]
 RARE_WORDS = ["业委会", "微心愿", "垃圾分类", "独居老人", "加装电梯", "护学岗", "四点半课堂"]
 PUBLIC_TYPES = ["unit", "duty", "shift", "partner"]
 STAFF_WORDS = ["党员", "独居老人", "3号楼", "王", "低保户", "志愿服务"]
-
-OUTCOMES: Counter = Counter()
-
-
-# --- Codes ------------------------------------------------------------------------------------
-
-
-def totp(secret: str, at: float | None = None) -> str:
-    """The 6-digit TOTP code (RFC 6238, 30 s, SHA-1) of a base32 secret."""
-    counter = int((time.time() if at is None else at) // 30)
-    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
-    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    offset = mac[-1] & 0x0F
-    value = (struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
-    return f"{value:06d}"
-
-
-def shift_code(shift_id: int, action: str) -> str:
-    """The 6 digits the organiser's screen shows now for a shift (portal/codes.py:
-    an HMAC of the shift, the action and the 30-second window, keyed with the
-    project's secret key)."""
-    window = int(time.time() // 30)
-    # django.utils.crypto.salted_hmac("tongxin.check-in", message), SHA-1.
-    key = hashlib.sha1(b"tongxin.check-in" + SECRET_KEY.encode()).digest()
-    mac = hmac.new(key, f"{shift_id}:{action}:{window}".encode(), hashlib.sha1).hexdigest()
-    return f"{int(mac[:12], 16) % 1_000_000:06d}"
 
 
 # --- The site's URLs, gathered once at the start ------------------------------------------------
@@ -216,74 +166,6 @@ def on_test_stop(environment, **kwargs):
     OUTCOMES_FILE.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-# --- Requests ---------------------------------------------------------------------------------
-
-
-def _summary(text: str) -> str:
-    """A message as an outcome label: digits and times folded, kept short."""
-    return re.sub(r"\d+", "#", text)[:60]
-
-
-class Browser(HttpUser):
-    """What every journey shares: requests checked and named, forms submitted
-    as a browser would, think time between the steps."""
-
-    abstract = True
-    wait_time = THINK
-    signed_in = False
-
-    def request(
-        self,
-        name: str,
-        path: str,
-        *,
-        method: str = "get",
-        data=None,
-        ok=(200,),
-        content: str = "html",
-        follow: bool = True,
-    ) -> Page | requests.Response | None:
-        """One request, named ``name``: a failure on 5xx, an unexpected status, a
-        sign-in page when signed in, or content of the wrong type. Returns the
-        parsed page (HTML), the response (other content) or None (failed)."""
-        with self.client.request(
-            method.upper(), path, name=name, data=data, catch_response=True, allow_redirects=follow
-        ) as response:
-            status = response.status_code
-            if status >= 500 or status not in ok:
-                response.failure(f"HTTP {status}")
-                return None
-            final = urlsplit(response.url).path
-            if self.signed_in and final.startswith(("/accounts/login/", "/accounts/2fa/")):
-                response.failure(f"sent to {final}")
-                self.signed_in = False
-                return None
-            kind = response.headers.get("content-type", "")
-            if status == 200 and content not in kind:
-                response.failure(f"expected {content}, got {kind}")
-                return None
-            response.success()
-            if "html" in kind:
-                return parse(response.text, response.url)
-            return response
-
-    def page(self, name: str, path: str, **kwargs) -> Page | None:
-        page = self.request(name, path, **kwargs)
-        return page if isinstance(page, Page) else None
-
-    def submit(self, name: str, form, *, outcome: str = "", button=None, **values) -> Page | None:
-        """Post ``form`` (redirects followed, as a browser does) and count what
-        the page that follows says (its message) under ``outcome``."""
-        page = self.page(name, form.action, method="post", data=form.data(button, **values))
-        if page is not None and outcome:
-            said = page.messages[0] if page.messages else ("none", "no message")
-            OUTCOMES[f"{outcome}: {said[0]}: {_summary(said[1])}"] += 1
-        return page
-
-    def think(self) -> None:
-        self.wait()
-
-
 # --- Anonymous readers ------------------------------------------------------------------------
 
 
@@ -380,83 +262,6 @@ class Searcher(Browser):
     @task(1)
     def second_page(self):
         self.page("search: page 2", search_path(random.choice(COMMON_WORDS[:3]), page=2))
-
-
-# --- Signing in -------------------------------------------------------------------------------
-
-POOLS = {key: itertools.cycle(FIXTURES["accounts"][key]) for key in FIXTURES["accounts"]
-         if isinstance(FIXTURES["accounts"][key], list) and FIXTURES["accounts"][key]
-         and isinstance(FIXTURES["accounts"][key][0], dict)}  # fmt: skip
-
-
-class SignedIn(Browser):
-    """A person who signs in once through allauth's form (password, then the
-    TOTP step when their role needs it) and keeps the session."""
-
-    abstract = True
-    pool = ""
-
-    def on_start(self):
-        self.account = next(POOLS[self.pool])
-        self.sign_in()
-
-    def sign_in(self) -> bool:
-        self.client.cookies.clear()
-        page = self.page("sign-in: form", "/accounts/login/")
-        form = page and page.form(having="password")
-        if form is None:
-            return False
-        self.think()
-        with self.client.post(
-            form.action,
-            data=form.data(login=self.account["username"], password=self.account["password"]),
-            name="sign-in: password",
-            catch_response=True,
-            allow_redirects=False,
-        ) as response:
-            target = response.headers.get("location", "")
-            if response.status_code != 302:
-                response.failure(f"HTTP {response.status_code} (not signed in)")
-                return False
-            response.success()
-        if "/2fa/authenticate" in target:
-            target = self.second_factor(target)
-            if not target:
-                return False
-        self.signed_in = True
-        self.page("me: home", target or "/me/")
-        return True
-
-    def second_factor(self, path: str) -> str:
-        """Answer the TOTP step; a code already used in this 30-second window (the
-        same account signing in twice) waits for the next one."""
-        for attempt in range(3):
-            page = self.page("sign-in: TOTP form", path)
-            form = page and page.form(having="code")
-            if form is None:
-                return ""
-            with self.client.post(
-                form.action,
-                data=form.data(code=totp(self.account["totp"])),
-                name="sign-in: TOTP",
-                catch_response=True,
-                allow_redirects=False,
-            ) as response:
-                if response.status_code == 302:
-                    response.success()
-                    return response.headers.get("location", "/me/")
-                if response.status_code == 200 and attempt < 2:
-                    # Refused (used or just-expired code): an answer, not an error.
-                    response.success()
-                    OUTCOMES["sign-in: TOTP refused, waited for the next code"] += 1
-                    time.sleep(30 - time.time() % 30 + 1)
-                    continue
-                response.failure(f"HTTP {response.status_code} (TOTP refused)")
-                return ""
-        return ""
-
-    def ensure_signed_in(self) -> bool:
-        return self.signed_in or self.sign_in()
 
 
 # --- Members ----------------------------------------------------------------------------------
@@ -718,3 +523,47 @@ class Partner(SignedIn):
         self.think()
         self.submit("minutes: comment", random.choice(forms), outcome="minutes comment",
                     body=f"建议补充时间节点。（{time.strftime('%H:%M:%S')}）")  # fmt: skip
+
+
+# --- The status log (loadtest/faults.py) ---------------------------------------------------------
+
+# With LOADTEST_STATUS_CSV set, every request is written down as it ends: when it
+# started and ended (Unix time), its kind, the status (0: no answer — refused,
+# reset), the instance, the path, the user's number, and for a 5xx what the body
+# was (the portal's 503 page with its Retry-After, a traceback, something else),
+# for other failures why. The fault test compares it with its timeline.
+STATUS_FILE = os.environ.get("LOADTEST_STATUS_CSV", "")
+UNAVAILABLE_MARKS = ("门户暂时无法访问", "The portal is briefly unavailable")
+STATUS_COLUMNS = ["start", "end", "method", "name", "status", "host", "path", "user", "detail"]
+
+
+def _status_detail(response, exception) -> str:
+    status = getattr(response, "status_code", 0) or 0
+    if status >= 500:
+        text = getattr(response, "text", "") or ""
+        if "Traceback (most recent call last)" in text:
+            return "traceback"
+        if status == 503 and any(mark in text for mark in UNAVAILABLE_MARKS):
+            return f"503 page, Retry-After {response.headers.get('Retry-After', 'missing')}"
+        title = re.search(r"<title>(.*?)</title>", text, re.S)
+        page = " ".join((title.group(1) if title else text[:80]).split())
+        return f"other: {page}, Retry-After {response.headers.get('Retry-After', 'missing')}"
+    return " ".join(str(exception).split())[:160] if exception else ""
+
+
+if STATUS_FILE:
+    _status_out = open(STATUS_FILE, "w", newline="", encoding="utf-8", buffering=1)  # noqa: SIM115
+    _status_csv = csv.writer(_status_out)
+    _status_csv.writerow(STATUS_COLUMNS)
+
+    @events.request.add_listener
+    def record_status(
+        request_type, name, response_time, response, context, exception, start_time, url, **kw
+    ):
+        bits = urlsplit(url or "")
+        browser = (context or {}).get("browser")
+        _status_csv.writerow([
+            f"{start_time:.3f}", f"{start_time + (response_time or 0) / 1000:.3f}", request_type,
+            name, getattr(response, "status_code", 0) or 0, bits.port or "", bits.path,
+            getattr(browser, "number", ""), _status_detail(response, exception),
+        ])  # fmt: skip

@@ -31,7 +31,6 @@ on the way out (also on an error or Ctrl-C).
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import http.client
 import json
@@ -46,6 +45,8 @@ import sys
 import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit
+
+from report import load_average, loadtest_report, task_counts
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / "loadtest" / ".state"
@@ -272,6 +273,24 @@ def drain_tasks(env: dict) -> None:
     manage(env, "db_worker", "--batch", "--queue-name", "*", "--no-startup-delay", quiet=True)
 
 
+def prepare_run(env: dict, fixtures_file: Path) -> dict:
+    """Before the load: collectstatic, this run's fixtures (loadtest/fixtures.py)
+    written to ``fixtures_file`` and returned, and the due background tasks run."""
+    log("collectstatic …")
+    manage(env, "collectstatic", "--noinput", "-v0")
+    log("fixtures: load-test accounts, shifts, tasks and meetings …")
+    subprocess.run(
+        [PYTHON, str(ROOT / "loadtest" / "fixtures.py"), str(fixtures_file)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=STEP_TIMEOUT,
+    )
+    log("running the background tasks that are due …")
+    drain_tasks(env)
+    return json.loads(fixtures_file.read_text(encoding="utf-8"))
+
+
 # --- Processes --------------------------------------------------------------------------------
 
 
@@ -281,8 +300,12 @@ class Processes:
     def __init__(self) -> None:
         self.running: list[tuple[str, subprocess.Popen]] = []
 
-    def start(self, name: str, args: list[str], env: dict, log_path: Path) -> subprocess.Popen:
-        handle = open(log_path, "wb")  # noqa: SIM115 - closed with the process
+    def start(
+        self, name: str, args: list[str], env: dict, log_path: Path, *, append: bool = False
+    ) -> subprocess.Popen:
+        """Start ``args`` in a session of its own, its output to ``log_path``
+        (appended to with ``append``: a restarted process after its predecessor)."""
+        handle = open(log_path, "ab" if append else "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
             args,
             cwd=ROOT,
@@ -334,11 +357,13 @@ def http_get(port: int, path: str, timeout: float = 30) -> tuple[int, bytes]:
         conn.close()
 
 
-def wait_healthy(port: int, server: subprocess.Popen) -> None:
+def wait_healthy(
+    port: int, server: subprocess.Popen, log_path: Path = STATE / "gunicorn.log"
+) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit("gunicorn stopped while starting: see loadtest/.state/gunicorn.log")
+            raise SystemExit(f"gunicorn stopped while starting: see {log_path.relative_to(ROOT)}")
         try:
             if http_get(port, "/healthz", timeout=2)[0] == 200:
                 return
@@ -346,6 +371,34 @@ def wait_healthy(port: int, server: subprocess.Popen) -> None:
             pass
         time.sleep(0.5)
     raise SystemExit(f"/healthz did not answer within {START_TIMEOUT} s")
+
+
+def gunicorn_command(
+    port: int, workers: int = 2, control: Path = STATE / "gunicorn.ctl"
+) -> list[str]:
+    """gunicorn as in production (gunicorn.conf.py), sync workers on 127.0.0.1."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    # A recent gunicorn's control socket is ~/.gunicorn/gunicorn.ctl unless told:
+    # instances on one machine (and other people's) would collide.
+    has_control = any(setting.name == "control_socket" for setting in KNOWN_SETTINGS)
+    return [str(BIN / "gunicorn"), "portal.wsgi", "-w", str(workers), "-k", "sync"] + [
+        "-b", f"127.0.0.1:{port}", "--error-logfile", "-",
+        # gunicorn.conf.py recycles a worker every ~10,000 requests; wrk makes
+        # that many in seconds, and both workers restarting mid-measurement
+        # (each boot takes seconds) would be measured instead of the app.
+        "--max-requests", "0",
+    ] + (["--control-socket", str(control)] if has_control else [])  # fmt: skip
+
+
+def worker_command(backend: str = "default", worker_id: str = "") -> list[str]:
+    """A ``db_worker`` for one task backend, every queue; the scheduled backend's
+    work is due at set times, so it looks less often."""
+    args = [PYTHON, "manage.py", "db_worker", "--queue-name", "*"]
+    if backend != "default":
+        args += ["--backend", backend]
+    args += ["--interval", "1" if backend == "default" else "5"]
+    return args + (["--worker-id", worker_id] if worker_id else [])
 
 
 # --- wrk --------------------------------------------------------------------------------------
@@ -391,204 +444,31 @@ def static_path() -> str:
 # --- Locust -----------------------------------------------------------------------------------
 
 
-def task_counts(url: str, since: dt.datetime) -> str:
-    """Background tasks enqueued since ``since``, by status (django-tasks-db)."""
-    import psycopg
-
-    with psycopg.connect(url, connect_timeout=5) as conn:
-        if (
-            conn.execute("SELECT to_regclass('django_tasks_database_dbtaskresult')").fetchone()[0]
-            is None
-        ):
-            return "unknown (no django_tasks_database_dbtaskresult table)"
-        # Unscheduled tasks have run_after at the largest date; a READY task with a
-        # real run_after still ahead is due later (offer expiry, reminders), not late.
-        rows = conn.execute(
-            "SELECT CASE WHEN status <> 'READY' THEN status "
-            "WHEN run_after > now() AND run_after < '9000-01-01' THEN 'READY (due later)' "
-            "ELSE 'READY (due, waiting)' END, count(*) "
-            "FROM django_tasks_database_dbtaskresult WHERE enqueued_at >= %s "
-            "GROUP BY 1 ORDER BY 1",
-            [since],
-        ).fetchall()
-    return ", ".join(f"{status} {count}" for status, count in rows) or "none"
+def locust_command(
+    host: str, users: int, rate: float, seconds: int, prefix: Path, logfile: Path
+) -> list[str]:
+    """Locust headless on the journeys of loadtest/locustfile.py, its CSV files
+    under ``prefix``."""
+    return [str(BIN / "locust"), "-f", str(ROOT / "loadtest" / "locustfile.py"), "--headless"] + [
+        "-u", str(users), "-r", f"{rate:g}", "-t", f"{seconds}s", "--stop-timeout", "10",
+        "--host", host, "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
+        "--logfile", str(logfile),
+    ]  # fmt: skip
 
 
 def locust(port: int, env: dict, users: int, rate: float, seconds: int) -> Path:
     prefix = STATE / "locust"
     for old in [*STATE.glob("locust_*.csv"), OUTCOMES_FILE]:
         old.unlink(missing_ok=True)
-    args = [
-        str(BIN / "locust"),
-        "-f",
-        str(ROOT / "loadtest" / "locustfile.py"),
-        "--headless",
-        "-u",
-        str(users),
-        "-r",
-        f"{rate:g}",
-        "-t",
-        f"{seconds}s",
-        "--stop-timeout",
-        "10",
-        "--host",
-        f"http://127.0.0.1:{port}",
-        "--csv",
-        str(prefix),
-        "--only-summary",
-        "--loglevel",
-        "WARNING",
-        "--logfile",
-        str(STATE / "locust.log"),
-    ]
-    locust_env = dict(env)
-    locust_env["LOADTEST_FIXTURES"] = str(FIXTURES_FILE)
+    args = locust_command(
+        f"http://127.0.0.1:{port}", users, rate, seconds, prefix, STATE / "locust.log"
+    )
+    locust_env = {**env, "LOADTEST_FIXTURES": str(FIXTURES_FILE)}
     proc = subprocess.run(args, cwd=ROOT, env=locust_env, timeout=seconds + 180)
     # Locust exits with 1 when any request failed: the table says which.
     if proc.returncode not in (0, 1):
         raise SystemExit(f"locust failed (exit {proc.returncode}): see loadtest/.state/locust.log")
     return prefix
-
-
-def read_csv(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-# --- The report -------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    return f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
-
-
-def load_average() -> str:
-    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def git_revision() -> str:
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        return f"{rev}{' (with uncommitted changes)' if dirty else ''}"
-    except OSError:
-        return "unknown"
-
-
-def wrk_table(rows: list[tuple[str, str, int, dict]]) -> list[str]:
-    floor = next((r[3]["rps"] for r in rows if r[0].startswith("floor")), 0) or 1
-    out = [
-        f"{'url':<46} {'status':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'of floor':>8} {'non-2xx/3xx':>11}  socket errors"
-    ]
-    for label, path, status, r in rows:
-        out.append(
-            f"{label + ' ' + path:<46.46} {status:>6} {r['rps']:>8.1f} {r['p50']:>8.1f} "
-            f"{r['p99']:>8.1f} {r['rps'] / floor:>7.1%} {r['bad']:>11}  {r['socket_errors'] or '-'}"
-        )
-    return out
-
-
-def _number(row: dict, key: str) -> float:
-    try:
-        return float(row.get(key) or 0)
-    except ValueError:
-        return float("nan")
-
-
-def locust_table(stats: list[dict]) -> list[str]:
-    out = [
-        f"{'request':<44} {'requests':>8} {'fails':>6} {'req/s':>7} "
-        f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7}"
-    ]
-    body = [r for r in stats if r.get("Name") != "Aggregated"]
-    body.sort(key=lambda r: r["Name"])
-    total = [r for r in stats if r.get("Name") == "Aggregated"]
-    for row in body + total:
-        name = "TOTAL" if row["Name"] == "Aggregated" else f"{row['Type']} {row['Name']}"
-        if row["Name"] == "Aggregated":
-            out.append("-" * len(out[0]))
-        out.append(
-            f"{name:<44.44} {int(_number(row, 'Request Count')):>8} "
-            f"{int(_number(row, 'Failure Count')):>6} {_number(row, 'Requests/s'):>7.1f} "
-            f"{_number(row, '50%'):>7.0f} {_number(row, '95%'):>7.0f} {_number(row, '99%'):>7.0f} "
-            f"{_number(row, 'Max Response Time'):>7.0f}"
-        )
-    return out
-
-
-REQUEST_LINE = re.compile(
-    r"tongxin\.requests \[[^\]]*\] (?P<method>[A-Z]+) \S+ (?P<status>\d{3}) "
-    r"(?P<ms>[\d.]+)ms view=(?P<view>\S+)"
-)
-
-
-def percentile(values: list[float], p: float) -> float:
-    """The nearest-rank ``p``-th percentile (as bench/_common.py)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
-
-
-def server_table(log_path: Path, offset: int, limit: int = 30) -> list[str]:
-    """Time spent in the app per view during the Locust run, from the request log
-    lines the portal writes (``tongxin.requests``): what the server did, without
-    the queueing in front of the two workers that Locust's times include."""
-    times: dict[tuple[str, str], list[float]] = {}
-    with log_path.open("rb") as handle:
-        handle.seek(offset)
-        for line in handle.read().decode("utf-8", errors="replace").splitlines():
-            found = REQUEST_LINE.search(line)
-            if found:
-                key = (found["method"], found["view"])
-                times.setdefault(key, []).append(float(found["ms"]))
-    if not times:
-        return ["(no request log lines from the app)"]
-    total = sum(sum(v) for v in times.values())
-    rows = sorted(times.items(), key=lambda item: -sum(item[1]))
-    out = [f"{'view':<52} {'requests':>8} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'of time':>7}"]
-    for (method, view), values in rows[:limit]:
-        out.append(
-            f"{method + ' ' + view:<52.52} {len(values):>8} {percentile(values, 50):>7.0f} "
-            f"{percentile(values, 95):>7.0f} {max(values):>7.0f} {sum(values) / total:>7.1%}"
-        )
-    if len(rows) > limit:
-        out.append(
-            f"… {len(rows) - limit} more views, {sum(len(v) for _, v in rows[limit:])} requests"
-        )
-    return out
-
-
-def server_errors(log_path: Path, limit: int = 15) -> tuple[int, list[str]]:
-    """ERROR lines (with the request id) and tracebacks' last lines in a log."""
-    if not log_path.exists():
-        return 0, []
-    lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-    found = []
-    for i, line in enumerate(lines):
-        if re.search(r"\[(ERROR|CRITICAL)\]|\s(ERROR|CRITICAL)\s", line):
-            found.append(line.strip())
-        elif line.startswith("Traceback"):
-            tail = next(
-                (
-                    lines[j]
-                    for j in range(i + 1, min(i + 200, len(lines)))
-                    if lines[j][:1] not in " \t"
-                ),
-                "",
-            )
-            if tail:
-                found.append(f"  {tail.strip()}")
-    unique = list(dict.fromkeys(re.sub(r"\[req-[^\]]*\]", "[…]", f) for f in found))
-    return len(found), unique[:limit]
 
 
 # --- The run ----------------------------------------------------------------------------------
@@ -635,19 +515,7 @@ def main() -> int:
     log(db_line)
     if args.prepare_only:
         return 0
-    log("collectstatic …")
-    manage(env, "collectstatic", "--noinput", "-v0")
-    log("fixtures: load-test accounts, shifts, tasks and meetings …")
-    subprocess.run(
-        [PYTHON, str(ROOT / "loadtest" / "fixtures.py"), str(FIXTURES_FILE)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=STEP_TIMEOUT,
-    )
-    fixtures = json.loads(FIXTURES_FILE.read_text(encoding="utf-8"))
-    log("running the background tasks that are due …")
-    drain_tasks(env)
+    fixtures = prepare_run(env, FIXTURES_FILE)
 
     port = env_int("LOADTEST_PORT", 0) or free_port()
     processes = Processes()
@@ -656,42 +524,10 @@ def main() -> int:
 
     try:
         log(f"gunicorn on 127.0.0.1:{port} (2 sync workers) and the background workers …")
-        server = processes.start(
-            "gunicorn",
-            [
-                str(BIN / "gunicorn"),
-                "portal.wsgi",
-                "-w",
-                "2",
-                "-k",
-                "sync",
-                "-b",
-                f"127.0.0.1:{port}",
-                "--error-logfile",
-                "-",
-                # gunicorn.conf.py recycles a worker every ~10,000 requests; wrk makes
-                # that many in seconds, and both workers restarting mid-measurement
-                # (each boot takes seconds) would be measured instead of the app.
-                "--max-requests",
-                "0",
-            ],
-            env,
-            gunicorn_log,
-        )
+        server = processes.start("gunicorn", gunicorn_command(port), env, gunicorn_log)
         # Production runs one worker per task backend (README, Running in production).
-        processes.start(
-            "db_worker",
-            [PYTHON, "manage.py", "db_worker", "--queue-name", "*", "--interval", "1"],
-            env,
-            worker_logs[0],
-        )
-        processes.start(
-            "db_worker scheduled",
-            [PYTHON, "manage.py", "db_worker", "--backend", "scheduled", "--queue-name", "*"]
-            + ["--interval", "5"],
-            env,
-            worker_logs[1],
-        )
+        processes.start("db_worker", worker_command("default"), env, worker_logs[0])
+        processes.start("db_worker scheduled", worker_command("scheduled"), env, worker_logs[1])
         wait_healthy(port, server)
 
         search_path = "/search/?q=" + quote("党员")
@@ -726,74 +562,28 @@ def main() -> int:
         log("stopping the processes …")
         processes.stop_all()
 
-    stats = read_csv(Path(f"{prefix}_stats.csv"))
-    failures = read_csv(Path(f"{prefix}_failures.csv"))
-    exceptions = read_csv(Path(f"{prefix}_exceptions.csv"))
-    error_count, error_lines = server_errors(gunicorn_log)
-    worker_errors = [server_errors(p) for p in worker_logs]
-
-    settings_line = (
-        f"portal.settings.production, gunicorn -w 2 -k sync --max-requests 0 on 127.0.0.1:{port}"
-        f"{' (+ gunicorn.conf.py)' if (ROOT / 'gunicorn.conf.py').exists() else ''}, "
-        "db_worker per task backend, cache "
-        + (cache or "local memory per process")
-        + ", SECURE_SSL_REDIRECT=0, plain HTTP"
+    text = loadtest_report(
+        started=started,
+        load_before=load_before,
+        load_after=load_after,
+        port=port,
+        cache=cache,
+        database_url=database_url,
+        db_line=db_line,
+        fixtures=fixtures,
+        wrk_seconds=wrk_seconds,
+        wrk_rows=wrk_rows,
+        users=users,
+        rate=rate,
+        seconds=seconds,
+        prefix=prefix,
+        outcomes_file=OUTCOMES_FILE,
+        gunicorn_log=gunicorn_log,
+        log_offset=log_offset,
+        ready=ready,
+        tasks=tasks,
+        worker_logs=worker_logs,
     )
-    lines = [
-        "# Load test: gunicorn + PostgreSQL at seed scale, wrk and Locust (loadtest/run.py)",
-        f"# {started:%Y-%m-%d %H:%M} UTC, {machine()}; load average before {load_before}, "
-        f"after {load_after} (other work on the machine inflates the times)",
-        f"revision: {git_revision()}",
-        f"settings: {settings_line}",
-        f"database: PostgreSQL {urlsplit(database_url).hostname}{urlsplit(database_url).path} — {db_line}",
-        f"fixtures: {fixtures['summary']}",
-        "",
-        f"## wrk -t2 -c16 -d{wrk_seconds}s (one URL at a time, anonymous; 'of floor' = req/s "
-        "divided by the floor's: /admin/login/, a redirect through every middleware, no database)",
-        *wrk_table(wrk_rows),
-        "",
-        f"## Locust: {users} users (spawned {rate:g}/s), {seconds} s, journeys weighted "
-        "reader 40 / search 20 / member 20 / staff and partners 20, 0.5–2 s between steps "
-        "(loadtest/locustfile.py); times in ms, including the queue in front of the workers",
-        *locust_table(stats),
-        "",
-        "## Time in the app per view during the Locust run (the portal's request log; "
-        "sorted by total time)",
-        *server_table(gunicorn_log, log_offset),
-        "",
-        "## Failures (Locust: status or check failed; expected refusals are not failures)",
-    ]
-    if failures:
-        for row in sorted(failures, key=lambda r: -int(r["Occurrences"])):
-            lines.append(
-                f"{int(row['Occurrences']):>6}  {row['Method']} {row['Name']}: {row['Error']}"
-            )
-    else:
-        lines.append("none")
-    if exceptions:
-        lines += ["", "## Exceptions in the journeys (Locust)"]
-        for row in exceptions:
-            lines.append(f"{row['Count']:>6}  {row['Msg']}")
-    outcomes = {}
-    if OUTCOMES_FILE.exists():
-        outcomes = json.loads(OUTCOMES_FILE.read_text(encoding="utf-8"))
-    lines += ["", "## What the journeys' actions came to (the message each page showed)"]
-    for name, count in outcomes.get("outcomes", {}).items():
-        lines.append(f"{count:>6}  {name}")
-    site = ", ".join(f"{k} {v}" for k, v in outcomes.get("site", {}).items())
-    lines += [f"(URLs gathered at the start: {site or 'none'})"]
-    lines += [
-        "",
-        "## Background work",
-        f"/readyz 5 s after the run: {ready[0]} {ready[1].decode(errors='replace').strip()}",
-        f"background tasks enqueued during the Locust run, by status: {tasks}",
-    ]
-    lines += ["", f"## Server log: {error_count} ERROR lines / tracebacks (gunicorn)"]
-    lines += error_lines or ["none"]
-    for path, (count, found) in zip(worker_logs, worker_errors, strict=True):
-        if count:
-            lines += ["", f"## {path.name}: {count} ERROR lines / tracebacks", *found]
-    text = "\n".join(lines) + "\n"
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE.write_text(text, encoding="utf-8")
     print()
