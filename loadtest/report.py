@@ -51,16 +51,30 @@ def git_revision() -> str:
 
 def wrk_table(rows: list[tuple[str, str, int, dict]]) -> list[str]:
     floor = next((r[3]["rps"] for r in rows if r[0].startswith("floor")), 0) or 1
+    static = next((r[3]["rps"] for r in rows if r[0].startswith("static")), 0) or 1
     out = [
-        f"{'url':<46} {'status':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'of floor':>8} {'non-2xx/3xx':>11}  socket errors"
+        f"{'url':<46} {'status':>6} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+        f"{'of floor':>8} {'of static':>9} {'non-2xx/3xx':>11}  socket errors"
     ]
     for label, path, status, r in rows:
         out.append(
-            f"{label + ' ' + path:<46.46} {status:>6} {r['rps']:>8.1f} {r['p50']:>8.1f} "
-            f"{r['p99']:>8.1f} {r['rps'] / floor:>7.1%} {r['bad']:>11}  {r['socket_errors'] or '-'}"
+            f"{label + ' ' + path:<46.46} {status:>6} {r['rps']:>8.1f} {r['p50']:>7.1f} "
+            f"{r['p95']:>7.1f} {r['p99']:>7.1f} {r['rps'] / floor:>8.1%} {r['rps'] / static:>9.1%} "
+            f"{r['bad']:>11}  {r['socket_errors'] or '-'}"
         )
     return out
+
+
+def mixed_lines(mixed: dict, seconds: int) -> list[str]:
+    return [
+        f"## Mixed load: wrk -t2 -c32 -d{seconds}s over 1,000 requests in turn — 40 % pages of the "
+        "tree and publications (400 of them), 20 % search (10 words), 20 % a signed-in member's "
+        "pages (/me/, /me/notices/, /me/service/, /volunteer/), 20 % listings (notices/, calendar/, "
+        ".ics of 200 units) (loadtest/mixed.lua)",
+        f"req/s {mixed['rps']:.1f}; p50 {mixed['p50']:.1f} ms, p90 {mixed['p90']:.1f} ms, "
+        f"p95 {mixed['p95']:.1f} ms, p99 {mixed['p99']:.1f} ms; {mixed['requests']:,} requests, "
+        f"{mixed['bad']} not 2xx/3xx, socket errors: {mixed['socket_errors'] or 'none'}",
+    ]
 
 
 def _number(row: dict, key: str) -> float:
@@ -229,6 +243,8 @@ def loadtest_report(
     fixtures: dict,
     wrk_seconds: int,
     wrk_rows: list,
+    mixed: dict,
+    mixed_seconds: int,
     users: int,
     rate: float,
     seconds: int,
@@ -258,9 +274,12 @@ def loadtest_report(
         f"database: PostgreSQL {where.hostname}{where.path} — {db_line}",
         f"fixtures: {fixtures['summary']}",
         "",
-        f"## wrk -t2 -c16 -d{wrk_seconds}s (one URL at a time, anonymous; 'of floor' = req/s "
-        "divided by the floor's: /admin/login/, a redirect through every middleware, no database)",
+        f"## wrk -t2 -c16 -d{wrk_seconds}s (one URL at a time, anonymous unless a user is named; "
+        "'of floor' = req/s divided by the floor's: /admin/login/, a redirect through every "
+        "middleware, no database; 'of static' = divided by the static file's)",
         *wrk_table(wrk_rows),
+        "",
+        *mixed_lines(mixed, mixed_seconds),
         "",
         f"## Locust: {users} users (spawned {rate:g}/s), {seconds} s, journeys weighted "
         "reader 40 / search 20 / member 20 / staff and partners 20, 0.5–2 s between steps "

@@ -11,6 +11,7 @@ Environment (all optional):
     LOADTEST_USERS         Locust users (32)
     LOADTEST_SPAWN_RATE    users started per second (users / 8)
     LOADTEST_WRK_TIME      seconds of wrk per URL (10)
+    LOADTEST_MIXED_TIME    seconds of the mixed load at 32 connections (60)
     LOADTEST_PORT          gunicorn's port on 127.0.0.1 (a free one)
     LOADTEST_CACHE_URL     the cache (redis://127.0.0.1:6379/13 when Redis answers,
                            else each process's local memory); "none" for local memory.
@@ -35,7 +36,6 @@ import datetime as dt
 import http.client
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -46,6 +46,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from measure import http_request, mixed_requests, session_cookie, wrk
 from report import load_average, loadtest_report, task_counts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -403,36 +404,6 @@ def worker_command(backend: str = "default", worker_id: str = "") -> list[str]:
 
 # --- wrk --------------------------------------------------------------------------------------
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
-    return float(number) * _UNITS[unit]
-
-
-def wrk(port: int, path: str, seconds: int) -> dict:
-    """``wrk -t2 -c16 -d<seconds>s --latency`` on one URL: req/s, p50, p99, errors."""
-    url = f"http://127.0.0.1:{port}{path}"
-    out = subprocess.run(
-        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--timeout", "10s", "--latency", url],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-        check=True,
-    ).stdout
-    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
-    for pct in ("50", "99"):
-        found = re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", out, re.M)
-        result[f"p{pct}"] = _ms(found.group(1)) if found else float("nan")
-    found = re.search(r"(\d+) requests in", out)
-    result["requests"] = int(found.group(1)) if found else 0
-    found = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    result["bad"] = int(found.group(1)) if found else 0
-    found = re.search(r"Socket errors: (.*)", out)
-    result["socket_errors"] = found.group(1).strip() if found else ""
-    return result
-
 
 def static_path() -> str:
     """A real static file under STATIC_ROOT, by its hashed (manifest) name."""
@@ -496,6 +467,7 @@ def main() -> int:
     users = env_int("LOADTEST_USERS", 32)
     rate = float(os.environ.get("LOADTEST_SPAWN_RATE", "").strip() or max(1.0, users / 8))
     wrk_seconds = env_int("LOADTEST_WRK_TIME", 10)
+    mixed_seconds = env_int("LOADTEST_MIXED_TIME", 60)
     for tool in ("wrk",):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is not installed")
@@ -531,24 +503,41 @@ def main() -> int:
         wait_healthy(port, server)
 
         search_path = "/search/?q=" + quote("党员")
-        wrk_urls = [
+        member = fixtures["accounts"]["members"][0]
+        cookie = session_cookie(port, member["username"], member["password"])
+        branch = fixtures["branch_url"]
+        anonymous = [
             ("floor", "/admin/login/"),
             ("static", static_path()),
             ("home", "/"),
-            ("branch page", fixtures["branch_url"]),
+            ("branch page", branch),
+            ("branch notices/", branch + "notices/"),
             ("search 党员", search_path),
         ]
+        signed_in = [
+            (f"{member['username']}: {path}", path)
+            for path in ("/me/", "/me/notices/", "/me/service/", "/volunteer/", branch)
+        ]
+        urls = [(label, path, "") for label, path in anonymous]
+        urls += [(label, path, cookie) for label, path in signed_in]
         log("warm-up …")
         statuses = {}
-        for _, path in wrk_urls:
+        for label, path, sent in urls:
             for _ in range(5):
-                statuses[path] = http_get(port, path)[0]
-        wrk(port, "/", 3)
+                jar = dict([sent.split("=", 1)]) if sent else None
+                statuses[label] = http_request(port, "GET", path, cookies=jar)[0]
+        wrk(port, [("/", "")], 3)
 
         wrk_rows = []
-        for label, path in wrk_urls:
+        for label, path, sent in urls:
             log(f"wrk {wrk_seconds} s: {label} {path}")
-            wrk_rows.append((label, path, statuses[path], wrk(port, path, wrk_seconds)))
+            wrk_rows.append((label, path, statuses[label], wrk(port, [(path, sent)], wrk_seconds)))
+
+        # The mixed load: 40 % tree pages, 20 % search, 20 % a member's pages,
+        # 20 % listings, at 32 connections.
+        mix = mixed_requests(env, cookie)
+        log(f"wrk {mixed_seconds} s, 32 connections: the mixed load ({len(mix)} requests in turn)")
+        mixed = wrk(port, mix, mixed_seconds, connections=32)
 
         log(f"locust: {users} users (+{rate:g}/s) for {seconds} s …")
         locust_started = dt.datetime.now(dt.UTC)
@@ -573,6 +562,8 @@ def main() -> int:
         fixtures=fixtures,
         wrk_seconds=wrk_seconds,
         wrk_rows=wrk_rows,
+        mixed=mixed,
+        mixed_seconds=mixed_seconds,
         users=users,
         rate=rate,
         seconds=seconds,
