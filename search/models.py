@@ -5,8 +5,9 @@ class SearchEntry(models.Model):
     """One document of the embedded search backend. ``title_tokens`` and
     ``body_tokens`` hold the segmented text the full-text index is built on (SQLite
     FTS5 table ``search_fts`` kept in step by triggers; on PostgreSQL a generated,
-    weighted ``tsvector`` column with a GIN index) — see migrations/0002_fulltext.py
-    and 0003_fts_filters.py."""
+    weighted ``tsvector`` column with a GIN index, and one of the filter words,
+    ``ftsv``) — see migrations/0002_fulltext.py, 0003_fts_filters.py and
+    0005_pg_filter_index.py."""
 
     doc_type = models.CharField(max_length=40)
     object_id = models.CharField(max_length=40)
@@ -31,8 +32,9 @@ class SearchEntry(models.Model):
     summary_tokens = models.TextField(blank=True)
     body_tokens = models.TextField(blank=True)
     # The filter fields above as words (type, visibility, grid subtree, status), so
-    # that SQLite's full-text index answers filters and facet counts on its own —
-    # see search.backends.database.filter_tokens and migrations/0003.
+    # that the full-text index answers filters and facet counts on its own (SQLite's
+    # FTS5 table; PostgreSQL's generated ``ftsv``) — see
+    # search.backends.database.filter_tokens and migrations/0003 and 0005.
     filter_tokens = models.TextField(blank=True)
     # A rebuild writes a new generation and then drops the old one in one step.
     generation = models.PositiveIntegerField(default=0, db_index=True)

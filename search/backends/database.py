@@ -44,6 +44,11 @@ def _single_generation(state) -> bool:
     return state.building_generation is None and not others.exists()
 
 
+def _total(query: SearchQuery, facets: dict[str, int]) -> int:
+    """The hits of a query: the facet counts of its types (of every type without)."""
+    return sum(n for t, n in facets.items() if not query.doc_types or t in query.doc_types)
+
+
 def _generations(state) -> list[int]:
     gens = [state.live_generation]
     if state.building_generation is not None:
@@ -94,13 +99,16 @@ def set_text_tokens(entry) -> None:
     entry.body_tokens = _text_tokens(entry.body)
 
 
-# --- Filters as words (SQLite) -------------------------------------------------------
+# --- Filters as words ------------------------------------------------------------------
 # Every filter field of an entry is also written as words into ``filter_tokens``:
 # "tmember" (type), "pub" (public), "u0001", "u00010002", … (every tree prefix of
 # unit_path, so "visible under path P" is the word uP), "g…" (grid_path prefixes),
 # "grp12" (group), "own7" (owner), "slive" (status), and for the types grid workers
 # see, "w…" (grid_path prefixes again, a grid worker's key). SQLite's full-text index then
-# answers visibility, filters and facet counts without reading a single row.
+# answers visibility, filters and facet counts without reading a single row; on
+# PostgreSQL the words are the generated tsvector ``ftsv`` (migrations/0005), whose
+# GIN index PostgreSQL combines with the text's (a BitmapAnd), so the rows a user
+# may not see are never read.
 PATH_STEP = 4  # treebeard's path step: a unit's path is a prefix of its subtree's
 TEXT_COLUMNS = ("title_tokens", "summary_tokens", "body_tokens")
 
@@ -129,8 +137,9 @@ def filter_tokens(entry) -> str:
     return " ".join(words)
 
 
-def fts5_filters(query: SearchQuery, *, with_doc_types=True) -> str:
-    """The query's visibility and filters as an FTS5 expression on filter_tokens."""
+def _filter_groups(query: SearchQuery, *, with_doc_types: bool) -> list[list[str]]:
+    """The query's visibility and filters as groups of filter words: an entry passes
+    when it has a word of every group (the one rule of fts5_filters and pg_filters)."""
     groups = []
     vis = query.visibility
     if not vis.everything:
@@ -148,10 +157,31 @@ def fts5_filters(query: SearchQuery, *, with_doc_types=True) -> str:
         groups.append([_word("g", query.grid_path)])
     if query.status:
         groups.append([_word("s", query.status)])
+    return groups
+
+
+def _pg_quoted(word: str) -> str:
+    """A tsquery operand that is this word only (operators inside it are text)."""
+    return "'" + word.replace("'", "''").replace("\\", "") + "'"
+
+
+def fts5_filters(query: SearchQuery, *, with_doc_types=True) -> str:
+    """The query's visibility and filters as an FTS5 expression on filter_tokens."""
+    groups = _filter_groups(query, with_doc_types=with_doc_types)
     return " AND ".join("filter_tokens: (" + " OR ".join(words) + ")" for words in groups)
 
 
+def pg_filters(query: SearchQuery, *, with_doc_types=True) -> str:
+    """The query's visibility and filters as a tsquery on ``ftsv`` (PostgreSQL): the
+    words of fts5_filters, matched exactly (no prefix: grp1 must not match grp12).
+    "" when there is nothing to filter (a district administrator, no filters)."""
+    groups = _filter_groups(query, with_doc_types=with_doc_types)
+    return " & ".join("(" + " | ".join(_pg_quoted(w) for w in words) + ")" for words in groups)
+
+
 def visibility_q(visibility) -> Q:
+    """The visibility rule as column filters: the exact lookups by keyed hash, which
+    the hash index answers, use it (searches by words use the filter words)."""
     if visibility.everything:
         return Q()
     q = Q(public=True)
@@ -202,7 +232,7 @@ def fts5_match(query: SearchQuery, *, with_doc_types=True, columns=TEXT_COLUMNS)
 
 
 def _pg_term(token, last, weight="") -> str:
-    quoted = "'" + token.replace("'", "''").replace("\\", "") + "'"
+    quoted = _pg_quoted(token)
     return quoted + (":*" + weight if len(token) > 1 or last else (":" + weight if weight else ""))
 
 
@@ -224,21 +254,28 @@ def pg_tsquery(tokens, grams=(), *, weight="") -> str:
     return words if substrings == words else f"({words}) | ({substrings})"
 
 
+# An entry is one record's document in one generation of the index.
+ENTRY_KEY = ["generation", "doc_type", "object_id"]
+ENTRY_FIELDS = [
+    f.name for f in SearchEntry._meta.concrete_fields if f.name not in ("id", *ENTRY_KEY)
+]
+
+
 class DatabaseBackend(SearchBackend):
     def index(self, documents):
         state = _state()
         gens = _generations(state)
+        # An upsert, not a delete then an insert: two workers indexing the same
+        # record at once (two quick saves) would both insert after deleting
+        # nothing the other had committed, and one would fail on the unique key.
         with transaction.atomic():
             for start in range(0, len(documents), BATCH):
                 chunk = documents[start : start + BATCH]
-                for doc_type in {d["doc_type"] for d in chunk}:
-                    SearchEntry.objects.filter(
-                        generation__in=gens,
-                        doc_type=doc_type,
-                        object_id__in=[d["object_id"] for d in chunk if d["doc_type"] == doc_type],
-                    ).delete()
                 SearchEntry.objects.bulk_create(
-                    [entry_from_document(d, g) for g in gens for d in chunk]
+                    [entry_from_document(d, g) for g in gens for d in chunk],
+                    update_conflicts=True,
+                    unique_fields=ENTRY_KEY,
+                    update_fields=ENTRY_FIELDS,
                 )
 
     def delete(self, doc_type, object_ids):
@@ -299,8 +336,8 @@ class DatabaseBackend(SearchBackend):
             qs = qs.filter(date__lte=query.date_to)
         if query.history_types:
             qs = qs.exclude(doc_type__in=query.history_types, date__lt=query.history_before)
-        fts5 = connection.vendor == "sqlite" and not query.lookup_hash
-        if not fts5:  # on SQLite the filters are part of the full-text match
+        if query.lookup_hash:
+            # An exact lookup: the hash index finds a few rows; the filters are columns.
             qs = qs.filter(visibility_q(query.visibility))
             if with_doc_types and query.doc_types:
                 qs = qs.filter(doc_type__in=query.doc_types)
@@ -308,43 +345,36 @@ class DatabaseBackend(SearchBackend):
                 qs = qs.filter(grid_path__startswith=query.grid_path)
             if query.status:
                 qs = qs.filter(status=query.status)
-        if query.lookup_hash:
             return qs.filter(Q(hash_1=query.lookup_hash) | Q(hash_2=query.lookup_hash))
-        if not match:
-            return qs
-        if fts5:
+        if connection.vendor == "postgresql":
+            filters = pg_filters(query, with_doc_types=with_doc_types)
+            if filters:
+                qs = qs.extra(
+                    where=["search_searchentry.ftsv @@ to_tsquery('simple', %s)"], params=[filters]
+                )
+            if not match:
+                return qs
             return qs.extra(
-                where=[
-                    "search_searchentry.id IN "
-                    "(SELECT rowid FROM search_fts WHERE search_fts MATCH %s)"
-                ],
-                params=[fts5_match(query, with_doc_types=with_doc_types)],
+                where=["search_searchentry.tsv @@ to_tsquery('simple', %s)"],
+                params=[pg_tsquery(query.tokens, query.grams)],
             )
+        if not match:  # on SQLite the filters are part of the full-text match
+            return qs
         return qs.extra(
-            where=["search_searchentry.tsv @@ to_tsquery('simple', %s)"],
-            params=[pg_tsquery(query.tokens, query.grams)],
+            where=[
+                "search_searchentry.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)"
+            ],
+            params=[fts5_match(query, with_doc_types=with_doc_types)],
         )
 
     def _ranked(self, qs, query: SearchQuery):
+        """The SQLite page of the row path (PostgreSQL ranks in _pg_search)."""
         if query.lookup_hash:
             return qs.order_by("-date", "id")
-        unit = "search_searchentry.doc_type = 'unit' AND {}"
-        if connection.vendor == "postgresql":
-            tsq = pg_tsquery(query.tokens, query.grams)
-            in_title = unit.format("search_searchentry.tsv @@ to_tsquery('simple', %s)")
-            return qs.extra(
-                where=["search_searchentry.tsv @@ to_tsquery('simple', %s)"],
-                params=[tsq],
-                select={
-                    "rank": f"-{PG_RANK} * (CASE WHEN {in_title} THEN {UNIT_BOOST} ELSE 1.0 END)"
-                },
-                select_params=[tsq, pg_tsquery(query.tokens, query.grams, weight="A")],
-                order_by=["rank", "-date", "id"],
-            )
         matches = (
             "search_searchentry.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)"
         )
-        in_title = unit.format(matches)
+        in_title = f"search_searchentry.doc_type = 'unit' AND {matches}"
         return qs.extra(
             tables=["search_fts"],
             where=["search_fts.rowid = search_searchentry.id", "search_fts MATCH %s"],
@@ -364,31 +394,13 @@ class DatabaseBackend(SearchBackend):
         if not query.tokens and not query.lookup_hash:
             return SearchResults(hits=[], total=0, facets={})
         state = _state()
-        index_only = (
-            connection.vendor == "sqlite"
-            and not query.lookup_hash
-            and not (query.date_from or query.date_to or query.history_types)
-            and _single_generation(state)
-        )
-        if index_only:
-            facets = self._fts5_facets(query)
+        if connection.vendor == "postgresql" and not query.lookup_hash:
+            facets, page = self._pg_search(query, state.live_generation)
         else:
-            facet_qs = self._filtered(query, state.live_generation, with_doc_types=False)
-            facets = {
-                r["doc_type"]: r["n"]
-                for r in facet_qs.order_by().values("doc_type").annotate(n=Count("id"))
-            }
-        total = sum(n for t, n in facets.items() if not query.doc_types or t in query.doc_types)
+            facets, page = self._facets_then_page(query, state)
+        total = _total(query, facets)
         if not total:
             return SearchResults(hits=[], total=0, facets=facets)
-        if index_only:
-            page = self._fts5_page(query, facets)
-        else:
-            qs = self._ranked(self._filtered(query, state.live_generation, match=False), query)
-            page = [
-                (e, -float(getattr(e, "rank", 0) or 0))
-                for e in qs.only(*HIT_FIELDS)[query.offset : query.offset + query.limit]
-            ]
         terms = highlight_terms(query.tokens, query.grams)
         hits = [
             Hit(
@@ -403,6 +415,89 @@ class DatabaseBackend(SearchBackend):
             for e, score in page
         ]
         return SearchResults(hits=hits, total=total, facets=facets)
+
+    def _facets_then_page(self, query: SearchQuery, state):
+        """SQLite, and exact lookups on either database: the facet counts, then (when
+        something is found) the page."""
+        index_only = (
+            connection.vendor == "sqlite"
+            and not query.lookup_hash
+            and not (query.date_from or query.date_to or query.history_types)
+            and _single_generation(state)
+        )
+        if index_only:
+            facets = self._fts5_facets(query)
+        else:
+            facet_qs = self._filtered(query, state.live_generation, with_doc_types=False)
+            facets = {
+                r["doc_type"]: r["n"]
+                for r in facet_qs.order_by().values("doc_type").annotate(n=Count("id"))
+            }
+        if not _total(query, facets):
+            return facets, []
+        if index_only:
+            return facets, self._fts5_page(query, facets)
+        qs = self._ranked(self._filtered(query, state.live_generation, match=False), query)
+        return facets, [
+            (e, -float(getattr(e, "rank", 0) or 0))
+            for e in qs.only(*HIT_FIELDS)[query.offset : query.offset + query.limit]
+        ]
+
+    # PostgreSQL, a search by words: one statement answers facets and page.
+
+    def _pg_search(self, query: SearchQuery, live: int):
+        """Facet counts and the ranked page in one statement. The matches (the text
+        in ``tsv``, visibility and filters in ``ftsv``: two GIN scans that PostgreSQL
+        combines) are read once and kept narrow (id, type, date, rank); the counts per
+        type are grouped from them and the page is their best rows, joined to the
+        entries for its fields. A type filter narrows the page, not the counts (the
+        facets offer the other types), and only that type's rows are ranked.
+        Ranking: ts_rank of the weighted tsv, normalised by its length, times
+        UNIT_BOOST for a unit page whose name matches; newest first on ties."""
+        tsq = pg_tsquery(query.tokens, query.grams)
+        in_title = (
+            "search_searchentry.doc_type = 'unit' "
+            "AND search_searchentry.tsv @@ to_tsquery('simple', %s)"
+        )
+        rank = f"-{PG_RANK} * (CASE WHEN {in_title} THEN {UNIT_BOOST} ELSE 1.0 END)"
+        rank_params = [tsq, pg_tsquery(query.tokens, query.grams, weight="A")]
+        if query.doc_types:
+            rank = f"CASE WHEN search_searchentry.doc_type = ANY(%s) THEN {rank} END"
+            rank_params = [list(query.doc_types), *rank_params]
+        matches = (
+            self._filtered(query, live, with_doc_types=False)
+            .extra(select={"rank": rank}, select_params=rank_params)
+            .order_by()
+            .values_list("id", "doc_type", "date", "rank")
+        )
+        matches_sql, matches_params = matches.query.sql_with_params()
+        # Rows of part 0 are the facets (type and count), rows of part 1 the page.
+        facet_fields = ", ".join(
+            {"doc_type": "doc_type", "date": "NULL::timestamptz"}.get(f, "NULL") + f" AS {f}"
+            for f in HIT_FIELDS
+        )
+        page_fields = ", ".join(f"e.{f}" for f in HIT_FIELDS)
+        sql = (
+            f"WITH matches AS MATERIALIZED ({matches_sql}) "
+            "SELECT 0 AS part, count(*) AS n, NULL::float8 AS rank, NULL::bigint AS id, "
+            f"{facet_fields} FROM matches GROUP BY doc_type "
+            f"UNION ALL SELECT 1, NULL, p.rank, e.id, {page_fields} FROM ("
+            "SELECT id, rank, date FROM matches WHERE rank IS NOT NULL "
+            "ORDER BY rank, date DESC, id LIMIT %s OFFSET %s"
+            ") p JOIN search_searchentry e ON e.id = p.id "
+            "ORDER BY part, rank, date DESC, id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*matches_params, query.limit, query.offset])
+            rows = cursor.fetchall()
+        entries = [(row, dict(zip(HIT_FIELDS, row[4:], strict=True))) for row in rows]
+        facets = {fields["doc_type"]: row[1] for row, fields in entries if row[0] == 0}
+        page = [
+            (SearchEntry(id=row[3], **fields), -float(row[2]))
+            for row, fields in entries
+            if row[0] == 1
+        ]
+        return facets, page
 
     # SQLite, no date filter, one generation (the usual case): the full-text index
     # answers everything but the final page's rows.

@@ -47,3 +47,23 @@ def pg_tsv_sql(columns):
         f"ALTER TABLE search_searchentry ADD COLUMN tsv tsvector GENERATED ALWAYS AS ({parts}) STORED",
         "CREATE INDEX search_searchentry_tsv ON search_searchentry USING GIN (tsv)",
     ]
+
+
+def pg_filter_tsv_sql():
+    """The filter words as their own generated tsvector, ``ftsv``, and its GIN index:
+    not part of ``tsv``, whose length normalises the rank (filter words must not)."""
+    return [
+        "ALTER TABLE search_searchentry ADD COLUMN ftsv tsvector GENERATED ALWAYS AS "
+        "(to_tsvector('simple', coalesce(filter_tokens, ''))) STORED",
+        "CREATE INDEX search_searchentry_ftsv ON search_searchentry USING GIN (ftsv)",
+        # Lexeme statistics of the new column, so that the planner sees how selective
+        # a filter is (how rare "pub" or a subtree's word is) from the first search.
+        "ANALYZE search_searchentry",
+    ]
+
+
+def pg_filter_tsv_drop_sql():
+    return [
+        "DROP INDEX IF EXISTS search_searchentry_ftsv",
+        "ALTER TABLE search_searchentry DROP COLUMN IF EXISTS ftsv",
+    ]
