@@ -67,10 +67,10 @@ def wrk_table(rows: list[tuple[str, str, int, dict]]) -> list[str]:
 
 def mixed_lines(mixed: dict, seconds: int) -> list[str]:
     return [
-        f"## Mixed load: wrk -t2 -c32 -d{seconds}s over 1,000 requests in turn — 40 % pages of the "
-        "tree and publications (400 of them), 20 % search (10 words), 20 % a signed-in member's "
+        f"## Mixed load: wrk -t2 -c32 -d{seconds}s over {mixed['listed']:,} requests in turn — "
+        "40 % pages of the tree and publications, 20 % search (10 words), 20 % a signed-in member's "
         "pages (/me/, /me/notices/, /me/service/, /volunteer/), 20 % listings (notices/, calendar/, "
-        ".ics of 200 units) (loadtest/mixed.lua)",
+        ".ics of 200 units), in a fixed random order (loadtest/mixed.lua)",
         f"req/s {mixed['rps']:.1f}; p50 {mixed['p50']:.1f} ms, p90 {mixed['p90']:.1f} ms, "
         f"p95 {mixed['p95']:.1f} ms, p99 {mixed['p99']:.1f} ms; {mixed['requests']:,} requests, "
         f"{mixed['bad']} not 2xx/3xx, socket errors: {mixed['socket_errors'] or 'none'}",

@@ -537,7 +537,7 @@ def main() -> int:
         # 20 % listings, at 32 connections.
         mix = mixed_requests(env, cookie)
         log(f"wrk {mixed_seconds} s, 32 connections: the mixed load ({len(mix)} requests in turn)")
-        mixed = wrk(port, mix, mixed_seconds, connections=32)
+        mixed = wrk(port, mix, mixed_seconds, connections=32) | {"listed": len(mix)}
 
         log(f"locust: {users} users (+{rate:g}/s) for {seconds} s …")
         locust_started = dt.datetime.now(dt.UTC)
