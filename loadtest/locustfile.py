@@ -533,7 +533,14 @@ class Partner(SignedIn):
 # was (the portal's 503 page with its Retry-After, a traceback, something else),
 # for other failures why. The fault test compares it with its timeline.
 STATUS_FILE = os.environ.get("LOADTEST_STATUS_CSV", "")
-UNAVAILABLE_MARKS = ("门户暂时无法访问", "The portal is briefly unavailable")
+# The portal's 503 page, and the search page saying search is down (it keeps
+# the reader's query and form).
+UNAVAILABLE_MARKS = (
+    "门户暂时无法访问",
+    "The portal is briefly unavailable",
+    "搜索暂时不可用",
+    "Search is unavailable right now",
+)
 STATUS_COLUMNS = ["start", "end", "method", "name", "status", "host", "path", "user", "detail"]
 
 
