@@ -6,11 +6,9 @@ PostgreSQL one statement answers facets and page, filtering on ``ftsv``."""
 
 import datetime as dt
 import importlib
-import io
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -21,6 +19,7 @@ from search.base import SearchQuery, Visibility
 from search.models import SearchEntry
 from search.query import search
 from tests.factories import make_household, make_member, publish
+from tests.search.test_search_api import rebuild, user_for
 from volunteers.models import ServiceRequest
 
 pytestmark = pytest.mark.django_db
@@ -40,14 +39,6 @@ ROLES = (
     "coordinator",
     "district",
 )
-
-
-def rebuild():
-    call_command("search_index", "rebuild", quiet=True, stdout=io.StringIO())
-
-
-def user_for(users, role):
-    return AnonymousUser() if role == "anonymous" else getattr(users, role)
 
 
 def make_request(*, grid, branch, title, status=ServiceRequest.Status.NEW, **kwargs):
