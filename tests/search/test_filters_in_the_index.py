@@ -255,20 +255,6 @@ def test_one_statement_answers_facets_and_page_filtering_on_ftsv(records, users,
     assert results.facets  # both answered by the one statement
 
 
-@postgres_only
-def test_the_filter_index_and_the_text_index_are_combined(records, users):
-    """PostgreSQL reads the rows that pass both GIN indexes (a BitmapAnd or the
-    filter index alone), not the text matches to discard the invisible ones."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        with CaptureQueriesContext(connection) as queries:
-            search(user=AnonymousUser(), text="欧阳")
-        (sql,) = searchentry_statements(queries)
-        cursor.execute("EXPLAIN " + sql)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "search_searchentry_ftsv" in plan
-
-
 def test_the_migration_gives_entries_without_filter_words_theirs(records, users):
     """An index built on PostgreSQL before 0003 has entries without filter words:
     0005 writes them (on SQLite 0003 did), so visibility answered by the filter
