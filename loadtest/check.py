@@ -295,12 +295,28 @@ def check_tasks(
             [dt.timedelta(seconds=running_grace)],
         )
     ]
+    # A task claimed by more than one worker was put back in the queue after its
+    # worker stopped beating (portal/workers.py).
+    requeued = [
+        f"{pk}: {path}{tuple(args)} ({backend}) claimed by {', '.join(workers)}"
+        + (f" ({killed[pk]})" if pk in killed else "")
+        + f"; {status}"
+        + (f" at {finished:%H:%M:%S}" if finished else "")
+        for pk, path, backend, args, workers, status, finished in conn.execute(
+            f"SELECT id::text, task_path, backend_name, args_kwargs->'args', worker_ids, "
+            f"status, finished_at FROM {table} "
+            f"WHERE jsonb_array_length(worker_ids) > 1 AND coalesce(finished_at, now()) >= %s "
+            f"ORDER BY started_at",
+            [since],
+        )
+    ]
     report.add(
         not stuck,
         "no task stuck RUNNING",
         f"{len(stuck)} tasks RUNNING for more than {running_grace:.0f} s, the work of "
-        f"{sum(1 for _, done in stuck if not done)} of them not done after",
-        [text for text, _ in stuck],
+        f"{sum(1 for _, done in stuck if not done)} of them not done after; "
+        f"{len(requeued)} queued again after their worker was killed",
+        [text for text, _ in stuck] + [f"queued again: {text}" for text in requeued],
     )
     failed = [
         line(*row)

@@ -431,22 +431,27 @@ REMINDERS = [0.06, 0.16, 0.27, 0.38, 0.51, 0.53, 0.63, 0.66, 0.72, 0.86, 0.94]
 
 
 def drain(fleet: Fleet, t0: float, limit: float) -> str:
-    """Wait (up to ``limit`` seconds) for the workers to run what is due and
-    deliver the outbox."""
+    """Wait (up to ``limit`` seconds) for the workers to run what is due, finish
+    what they run (the tasks of a killed worker included) and deliver the outbox."""
     deadline, last = time.monotonic() + limit, ""
     while time.monotonic() < deadline:
         fleet.watch(t0)
         try:
             with psycopg.connect(DATABASE_URL, connect_timeout=5) as conn:
-                due, undelivered = conn.execute(
+                due, running, undelivered = conn.execute(
                     "SELECT (SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE "
                     "status = 'READY' AND (run_after <= now() OR run_after > '9000-01-01')), "
+                    "(SELECT count(*) FROM django_tasks_database_dbtaskresult "
+                    "WHERE status = 'RUNNING'), "
                     "(SELECT count(*) FROM portal_notification WHERE delivered_at IS NULL)"
                 ).fetchone()
         except psycopg.OperationalError as error:
-            due, undelivered = -1, str(error)
-        last = f"{due} due tasks waiting, {undelivered} notifications not delivered"
-        if due == 0 and undelivered == 0:
+            due, running, undelivered = -1, -1, str(error)
+        last = (
+            f"{due} due tasks waiting, {running} running (a killed worker's are queued again "
+            f"once it has been silent WORKER_TIMEOUT s), {undelivered} notifications not delivered"
+        )
+        if due == 0 and running == 0 and undelivered == 0:
             return f"drained {limit - (deadline - time.monotonic()):.0f} s after the load: {last}"
         time.sleep(3)
     return f"not drained {limit:.0f} s after the load: {last}"

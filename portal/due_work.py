@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from portal.notify import deliver_pending
 from portal.scheduling import due_work
+from portal.workers import requeue_abandoned_tasks
 
 
 @due_work
@@ -16,3 +17,4 @@ def publish_scheduled_pages():
 
 
 due_work(deliver_pending)  # what a failed or killed worker left in the outbox
+due_work(requeue_abandoned_tasks)  # what a killed worker left RUNNING

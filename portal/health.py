@@ -2,7 +2,9 @@
 Kubernetes): ``/healthz`` says the process answers; ``/readyz`` says it can do
 its work — the database answers, the cache answers, the background worker is
 draining its queue (no task has waited past its time for longer than
-``TONGXIN_READY_TASK_DELAY`` seconds) and the outbox is not backing up (fewer
+``TONGXIN_READY_TASK_DELAY`` seconds), each database task backend has a worker
+that beat within ``TONGXIN_READY_WORKER_DELAY`` seconds (``portal.workers``) and
+the outbox is not backing up (fewer
 than ``TONGXIN_READY_OUTBOX_LIMIT`` notifications wait to be delivered). Each
 check says only "ok" or "failing": the figures behind them are not for anyone
 who can reach the URL."""
@@ -20,6 +22,11 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 
 from portal.models import Notification
 from portal.notify import MAX_ATTEMPTS
+from portal.workers import backends_without_worker
+
+# How long a client is asked to wait while a service it needs cannot be reached
+# (the database, the search service): the 503 pages' ``Retry-After``.
+UNAVAILABLE_RETRY_AFTER = 30
 
 
 def _database() -> bool:
@@ -61,7 +68,17 @@ def _outbox() -> bool:
     return outbox_backlog() <= settings.TONGXIN_READY_OUTBOX_LIMIT
 
 
-CHECKS = {"database": _database, "cache": _cache, "tasks": _tasks, "outbox": _outbox}
+def _workers() -> bool:
+    return not backends_without_worker()
+
+
+CHECKS = {
+    "database": _database,
+    "cache": _cache,
+    "tasks": _tasks,
+    "workers": _workers,
+    "outbox": _outbox,
+}
 
 
 @never_cache

@@ -8,7 +8,8 @@
 - ``tongxin_login_failures_total`` counts failed sign-ins (Django's
   ``user_login_failed``, which allauth's sign-in sends too).
 - Gauges read from the database when Prometheus scrapes: the background
-  tasks waiting for a worker and the age of the oldest, the outbox backlog and
+  tasks waiting for a worker and the age of the oldest, the tasks running, the
+  workers alive, the outbox backlog and
   the notifications given up on. Another capability adds its own with
   ``register_gauge`` (from a module its app loads at start-up), without
   editing this one.
@@ -18,6 +19,7 @@ Under gunicorn with several workers, set ``PROMETHEUS_MULTIPROC_DIR`` (see
 ``/metrics`` adds them up, whichever worker answers the scrape.
 """
 
+import datetime as dt
 import hmac
 import logging
 import os
@@ -41,7 +43,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from portal.health import oldest_waiting_task
 from portal.log_filters import mask_url_secrets
-from portal.models import Notification
+from portal.models import Notification, WorkerBeat
 from portal.notify import MAX_ATTEMPTS
 
 logger = logging.getLogger(__name__)
@@ -212,6 +214,11 @@ def oldest_task_wait_seconds() -> float:
     return (now - since).total_seconds() if since else 0.0
 
 
+def live_workers() -> int:
+    since = timezone.now() - dt.timedelta(seconds=settings.TONGXIN_READY_WORKER_DELAY)
+    return WorkerBeat.objects.filter(seen_at__gte=since).count()
+
+
 def _undelivered():
     return Notification.objects.filter(delivered_at__isnull=True)
 
@@ -233,6 +240,16 @@ register_gauge(
     "tongxin_tasks_oldest_waiting_seconds",
     "How long the oldest due task has waited for a worker (0 when none waits).",
     oldest_task_wait_seconds,
+)
+register_gauge(
+    "tongxin_tasks_running",
+    "Background tasks a worker has claimed and not finished.",
+    lambda: DBTaskResult.objects.running().count(),
+)
+register_gauge(
+    "tongxin_workers_alive",
+    "db_worker processes that beat within READY_WORKER_DELAY seconds.",
+    live_workers,
 )
 register_gauge(
     "tongxin_outbox_backlog",

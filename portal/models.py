@@ -319,3 +319,17 @@ from portal.publishing import (  # noqa: E402, F401
     NoticeRead,
     PublicationPage,
 )
+
+
+class WorkerBeat(models.Model):
+    """A background worker's sign of life: ``db_worker`` (the portal's, see
+    ``portal.workers``) records it every ``TONGXIN_WORKER_BEAT_SECONDS``. A task
+    whose worker stopped beating was abandoned, and goes back in the queue."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    backend_name = models.CharField(max_length=32)
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return self.worker_id

@@ -17,14 +17,12 @@ from wagtail.admin.viewsets.pages import page_viewset_registry
 from wagtail.models import Page, TaskState
 
 from portal.calendars import personal_calendar_ics
+from portal.health import UNAVAILABLE_RETRY_AFTER
 from portal.i18n import remember_language
 from portal.listing import PER_PAGE
 from portal.models import CalendarToken
 from portal.roles import member_of, user_scope
 from portal.selectors import member_feed
-
-# How long a client is asked to wait while the database cannot be reached.
-UNAVAILABLE_RETRY_AFTER = 30
 
 
 def server_error(request):
@@ -63,15 +61,15 @@ def set_language(request):
 def me(request):
     """The signed-in user's own page: their roles and their member record (masked)."""
     member = member_of(request.user)
-    assignments = request.user.role_assignments.select_related("page").order_by("role")
+    scope = user_scope(request.user)
     _, unread = member_feed(request.user, member)
     return render(
         request,
         "portal/me.html",
         {
             "member": member,
-            "assignments": assignments,
-            "scope": user_scope(request.user),
+            "assignments": scope.assignments,
+            "scope": scope,
             "unread_notices": unread,
             "unread_messages": request.user.inbox.filter(read_at=None).count(),
             "invited_to_meetings": request.user.meeting_invitations.exists(),

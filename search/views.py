@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import Page
 
+from portal.health import UNAVAILABLE_RETRY_AFTER
 from portal.masking import contains_private_number
-from portal.views import UNAVAILABLE_RETRY_AFTER
 from search.query import PER_PAGE, search
 from search.registry import search_types
 

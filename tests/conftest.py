@@ -145,14 +145,19 @@ def _empty_cache():
 def run_worker(monkeypatch):
     """Run what `manage.py db_worker --backend scheduled` runs, once: every task
     due now. The worker closes stale connections between tasks; inside a test's
-    transaction that would close the test's own connection, so it is skipped."""
+    transaction that would close the test's own connection, so it is skipped. Its
+    heartbeat (tests/portal/test_workers.py) would write outside the test's
+    transaction on a connection of its own, so it beats nothing here."""
     from io import StringIO
 
     from django.core.management import call_command
 
+    from portal.workers import Heartbeat
+
     monkeypatch.setattr(
         "django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None
     )
+    monkeypatch.setattr(Heartbeat, "run", lambda self: None)
 
     def run():
         call_command(

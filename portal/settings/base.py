@@ -395,6 +395,16 @@ TONGXIN_MEETING_REMINDER_HOURS = int(os.environ.get("MEETING_REMINDER_HOURS", "2
 # for a worker, or when more notifications than this wait to be delivered.
 TONGXIN_READY_TASK_DELAY = int(os.environ.get("READY_TASK_DELAY", "600"))
 TONGXIN_READY_OUTBOX_LIMIT = int(os.environ.get("READY_OUTBOX_LIMIT", "1000"))
+# ... and when no worker of a database task backend has beaten for this long.
+TONGXIN_READY_WORKER_DELAY = int(os.environ.get("READY_WORKER_DELAY", "120"))
+
+# --- Background workers (portal/workers.py) ---------------------------------------
+# Each db_worker records a beat this often; a task RUNNING under a worker silent for
+# WORKER_TIMEOUT seconds was abandoned (the worker was killed) and is queued again.
+TONGXIN_WORKER_BEAT_SECONDS = float(os.environ.get("WORKER_BEAT_SECONDS", "10"))
+TONGXIN_WORKER_TIMEOUT = int(os.environ.get("WORKER_TIMEOUT", "60"))
+# The due work (outbox sweep, requeues) runs at least this often, scheduled or not.
+TONGXIN_DUE_WORK_PERIOD = int(os.environ.get("DUE_WORK_PERIOD", "60"))
 
 # --- Metrics ---------------------------------------------------------------------
 # /metrics (portal/metrics.py) answers only `Authorization: Bearer <METRICS_TOKEN>`;

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from prometheus_client.parser import text_string_to_metric_families
 
 from portal import metrics
-from portal.models import Notification
+from portal.models import Notification, WorkerBeat
 from portal.notify import MAX_ATTEMPTS
 from portal.scheduling import run_due_work
 from tests.factories import make_user
@@ -147,6 +148,22 @@ def test_the_worker_gauges_show_a_due_task_and_how_long_it_has_waited(client):
         samples = scrape(client)
     assert value(samples, "tongxin_tasks_waiting") == 1
     assert value(samples, "tongxin_tasks_oldest_waiting_seconds") == 7 * 60
+    assert value(samples, "tongxin_tasks_running") == 0
+
+
+def test_the_worker_gauges_count_live_workers_and_claimed_tasks(client, settings):
+    settings.TONGXIN_READY_WORKER_DELAY = 120
+    now = timezone.now()
+    for worker_id, seconds_ago in (("w1", 3), ("w2", 100), ("gone", 500)):
+        seen = now - dt.timedelta(seconds=seconds_ago)
+        WorkerBeat.objects.create(
+            worker_id=worker_id, backend_name="scheduled", started_at=seen, seen_at=seen
+        )
+    result = run_due_work.enqueue()
+    DBTaskResult.objects.get(pk=result.id).claim("w1")
+    samples = scrape(client)
+    assert value(samples, "tongxin_workers_alive") == 2
+    assert value(samples, "tongxin_tasks_running") == 1
 
 
 def test_the_outbox_gauges_count_waiting_and_given_up_notifications(client):

@@ -101,13 +101,17 @@ def world(tree, users, members):
     from branches import demo
     from branches.models import CentralHousehold, HouseholdVisit, Meeting, Resident
     from portal.audit import audit_record
-    from portal.models import AuditEntry, CalendarToken
+    from portal.models import AuditEntry, CalendarToken, WorkerBeat
     from portal.publishing import NoticeBoardPage, NoticePage
     from tests.factories import make_household
     from volunteers.models import CheckIn, CommunityRegistration, Offer, ServiceRequest, Shift
     from volunteers.registration.services import registration_submit
 
     now = timezone.now()
+    # A background worker that beats, as in a running portal (/readyz reads it).
+    WorkerBeat.objects.create(
+        worker_id="worker-1", backend_name="scheduled", started_at=now, seen_at=now
+    )
     demo.demo_publishing(district=tree.district, branch=tree.branch_a, now=now)
     for step in demo.demo_steps():  # what volunteering and the alliance add
         step(branch=tree.branch_a, now=now)

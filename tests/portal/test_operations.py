@@ -17,7 +17,7 @@ from django.urls import path
 from django.utils import timezone
 
 from portal import urls as portal_urls
-from portal.models import Notification
+from portal.models import Notification, WorkerBeat
 from portal.notify import MAX_ATTEMPTS
 from portal.scheduling import run_due_work
 
@@ -61,17 +61,50 @@ def test_healthz_answers_anyone_without_the_database(client, django_assert_num_q
     assert "Set-Cookie" not in response
 
 
+def worker_beat(backend: str, seconds_ago: float) -> None:
+    seen = timezone.now() - dt.timedelta(seconds=seconds_ago)
+    WorkerBeat.objects.create(
+        worker_id=f"{backend}-{seconds_ago}", backend_name=backend, started_at=seen, seen_at=seen
+    )
+
+
 def test_readyz_is_ok_while_the_worker_keeps_up(client, tree):
+    worker_beat("scheduled", 5)
     status, body = readiness(client)
     assert status == 200
     assert body == {
         "status": "ok",
-        "checks": {"database": "ok", "cache": "ok", "tasks": "ok", "outbox": "ok"},
+        "checks": {"database": "ok", "cache": "ok", "tasks": "ok", "workers": "ok", "outbox": "ok"},
     }
+
+
+def test_readyz_fails_when_no_worker_of_a_database_backend_beats(client, settings):
+    settings.TONGXIN_READY_WORKER_DELAY = 120
+    assert readiness(client)[1]["checks"]["workers"] == "failing"  # none ever started
+    worker_beat("scheduled", 150)  # stopped beating two and a half minutes ago
+    worker_beat("default", 5)  # an in-process backend here: needs no worker
+    status, body = readiness(client)
+    assert status == 503
+    assert body["checks"] == {
+        "database": "ok",
+        "cache": "ok",
+        "tasks": "ok",
+        "workers": "failing",
+        "outbox": "ok",
+    }
+    worker_beat("scheduled", 100)
+    assert readiness(client)[0] == 200
+    # Production runs both backends on the database: each needs a live worker.
+    settings.TASKS = {**settings.TASKS, "default": settings.TASKS["scheduled"]}
+    assert readiness(client)[0] == 200  # "default-5" beats
+    WorkerBeat.objects.filter(backend_name="default").delete()
+    assert readiness(client)[1]["checks"]["workers"] == "failing"
 
 
 def test_readyz_fails_when_a_due_task_waits_for_a_worker_too_long(client, settings):
     settings.TONGXIN_READY_TASK_DELAY = 600
+    settings.TONGXIN_READY_WORKER_DELAY = 3600
+    worker_beat("scheduled", 0)  # alive, but stuck
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         run_due_work.using(run_after=start + dt.timedelta(minutes=5)).enqueue()
@@ -90,6 +123,7 @@ def test_readyz_fails_when_the_outbox_backs_up_but_not_for_given_up_messages(
     client, settings, users
 ):
     settings.TONGXIN_READY_OUTBOX_LIMIT = 2
+    worker_beat("scheduled", 0)
     make = [Notification(user=users.member, subject="s", body="b") for _ in range(2)]
     Notification.objects.bulk_create(make)
     Notification.objects.create(
