@@ -1,7 +1,8 @@
-"""The public tree pages rendered afresh (page cache off), in-process, at seed
-scale: median time and queries per page, for this checkout and for earlier
-revisions side by side, alternating rounds so that the machine's load falls on
-each alike.
+"""The public tree pages rendered afresh (page cache off), and the pages a
+signed-in member opens most, in-process, at seed scale: median time and queries
+per page, for this checkout and for earlier revisions side by side, alternating
+rounds so that the machine's load falls on each alike. The member is the demo
+account ``member`` (a member of a branch, with a building group).
 
     .venv/bin/python bench/tree_pages.py [--ref REV ...] [--runs 20] [--rounds 2]
 
@@ -52,9 +53,20 @@ urls = {
     "branch calendar/": branch.url + "calendar/",
     "branch calendar/ics/": branch.url + "calendar/ics/",
 }
-client = Client()
+from django.contrib.auth import get_user_model
+member = get_user_model().objects.get(username="member")
+signed_in = Client()
+signed_in.force_login(member)
+urls.update({
+    "member: /me/": "/me/",
+    "member: /me/notices/": "/me/notices/",
+    "member: /me/service/": "/me/service/",
+    "member: /volunteer/": "/volunteer/",
+    "member: own branch": member.member.branch.url,
+})
 out = {}
 for name, url in urls.items():
+    client = signed_in if name.startswith("member:") else Client()
     for _ in range(3):
         client.get(url, HTTP_HOST="127.0.0.1")
     times = []
@@ -121,17 +133,18 @@ def main():
     labels = list(trees)
     head = labels[0]
     lines = [
-        "# Public tree pages rendered afresh (page cache off), in-process django.test.Client,",
+        "# Public tree pages rendered afresh (page cache off) and a signed-in member's pages,",
+        "# in-process django.test.Client,",
         f"# {args.rounds} rounds x {args.runs} timed requests per page and revision, alternating",
         f"# {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {machine()}",
         f"database: {environment()['DATABASE_URL'].rsplit('@', 1)[-1]}",
         "",
-        f"{'page':<24}"
+        f"{'page':<26}"
         + "".join(f"{label[:14]:>16} ms {'q':>4}" for label in labels)
         + (f"{'ratio':>8}" if len(labels) > 1 else ""),
     ]
     for page in samples[head]:
-        row = f"{page:<24}"
+        row = f"{page:<26}"
         medians = []
         for label in labels:
             entry = samples[label][page]

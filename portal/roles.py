@@ -30,6 +30,8 @@ class Scope:
     # Grids the user works in as a grid worker (网格员): service requests only.
     grid_worker_paths: tuple[str, ...] = ()
     central_household_ids: tuple[int, ...] = field(default=())
+    # The assignments themselves (role, and the unit's path and title), by role.
+    assignments: tuple[RoleAssignment, ...] = field(default=(), compare=False)
 
     @property
     def is_staff_role(self) -> bool:
@@ -49,7 +51,8 @@ def user_scope(user) -> Scope:
     assignments = list(
         RoleAssignment.objects.filter(user=user)
         .select_related("page")
-        .only("role", "page__path", "page_id")
+        .only("role", "page__path", "page__title", "page_id")
+        .order_by("role", "pk")
     )
     roles = frozenset(a.role for a in assignments)
     member = member_of(user)
@@ -74,6 +77,7 @@ def user_scope(user) -> Scope:
         member_id=member.pk if member is not None else None,
         grid_worker_paths=tuple(a.page.path for a in assignments if a.role == Role.GRID_WORKER),
         central_household_ids=ch_ids,
+        assignments=tuple(assignments),
     )
     user._tongxin_scope = scope
     return scope

@@ -16,7 +16,7 @@ from tests.factories import make_duty, make_shift, publish
 pytestmark = pytest.mark.django_db
 
 BUDGET = {
-    "/me/": 15,
+    "/me/": 14,
     "/me/notices/": 11,
     "/me/service/": 8,
     "/me/inbox/": 7,
@@ -52,3 +52,17 @@ def test_a_members_pages_keep_their_query_budget_as_their_data_grows(client, tre
     assert large == small
     for url, budget in BUDGET.items():
         assert small[url] <= budget, (url, small[url])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL index")
+def test_the_children_of_a_page_have_an_index_of_their_own():
+    """A feed asks for the children of each unit above the member (``depth = d AND
+    path LIKE 'p%'``): the index on (depth, path) answers that without reading the
+    unit's subtree (portal migration 0010)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'wagtailcore_page' "
+            "AND indexname = 'tongxin_page_depth_path'"
+        )
+        (definition,) = cursor.fetchone()
+    assert "(depth, path varchar_pattern_ops)" in definition
