@@ -516,7 +516,7 @@ def main() -> int:
         ]
         signed_in = [
             (f"{member['username']}: {path}", path)
-            for path in ("/me/", "/me/notices/", "/me/service/", "/volunteer/", branch)
+            for path in ("/me/", "/me/notices/", "/me/service/", "/volunteer/", branch, search_path)
         ]
         urls = [(label, path, "") for label, path in anonymous]
         urls += [(label, path, cookie) for label, path in signed_in]

@@ -17,6 +17,9 @@ from search.registry import get_type, grid_worker_types, history_types
 from search.text import query_grams, query_tokens
 
 PER_PAGE = 20
+# The page-cache tag of anonymous search pages (portal.page_cache), bumped by
+# every change to the index (search.tasks.index_changed).
+SEARCH_TAG = "search"
 MAX_PAGES = 50  # never page deeper than 1,000 hits
 _ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
 # Roles that may find a record by its full ID number or phone.

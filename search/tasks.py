@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils import translation
 from django_tasks import task
 
+from portal.page_cache import tags_bump
+from search.query import SEARCH_TAG
 from search.registry import get_type, types_for_model
 
 # Records per background task: a bulk write of any size becomes bounded tasks.
@@ -38,7 +40,14 @@ def _sync(doc_type, object_ids, backend):
     gone = [pk for pk in object_ids if pk not in present]
     if gone:
         backend.delete(doc_type, gone)
+    index_changed()
     return len(present)
+
+
+def index_changed() -> None:
+    """Anonymous search pages kept in the page cache show the index as it was:
+    the next search renders afresh (once the current transaction commits)."""
+    tags_bump([SEARCH_TAG])
 
 
 def enqueue_sync(doc_type: str, object_ids) -> None:

@@ -10,11 +10,13 @@ from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from wagtail.models import Page
 
 from portal.health import UNAVAILABLE_RETRY_AFTER
 from portal.masking import contains_private_number
-from search.query import PER_PAGE, search
+from portal.page_cache import cached_view
+from search.query import PER_PAGE, SEARCH_TAG, search
 from search.registry import search_types
 
 logger = logging.getLogger("tongxin.search")
@@ -95,9 +97,23 @@ def _stashed_query(request) -> QueryDict | None:
     return query
 
 
+@csrf_protect
+def _protected_results_redirect(request):
+    return _results_redirect(request, request.POST)
+
+
+# Anonymous results are the same for everyone: the page cache keeps them until
+# the index changes (search.tasks bumps the tag).
+@csrf_exempt
+@cached_view([SEARCH_TAG], query_keys=(*_QUERY_FIELDS, "page"))
 def search_view(request, template="search/search.html"):
-    """The portal's search page: phone-friendly, facets as filters, paginated."""
+    """The portal's search page: phone-friendly, facets as filters, paginated.
+    The form posts (see above) with a CSRF token when signed in; an anonymous
+    visitor's form carries none, so that their pages set no cookie and can be
+    cached — their search changes nothing and has no session to protect."""
     if request.method == "POST":
+        if request.user.is_authenticated:
+            return _protected_results_redirect(request)
         return _results_redirect(request, request.POST)
     if contains_private_number(request.GET.get("q", "")):
         # An old link or a hand-made URL: take the number out of the address bar.

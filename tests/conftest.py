@@ -133,12 +133,17 @@ def _chinese_first():
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Throttles and rate limits count in the cache (local memory in tests):
-    each test starts and ends with none, so one test's lockout never leaks."""
+    each test starts and ends with none, so one test's lockout never leaks. The
+    page cache's memo of sites goes with it (each test makes its own site)."""
     from django.core.cache import cache
 
+    from portal import page_cache
+
     cache.clear()
+    page_cache._sites.clear()
     yield
     cache.clear()
+    page_cache._sites.clear()
 
 
 @pytest.fixture

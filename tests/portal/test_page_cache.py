@@ -6,6 +6,7 @@ meeting, a shift — is visible on the very next request."""
 
 import datetime as dt
 import http.server
+import io
 import json
 import os
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from wagtail.models import Page, PageViewRestriction
+from wagtail.models import Page, PageViewRestriction, Site
 
 from portal.publishing import NoticePage
 from tests.branches.test_calendars import calendar_url, meeting, unit_ics_url
@@ -119,6 +120,77 @@ def test_a_signed_in_page_is_never_stored_nor_served_to_anyone_else(client, tree
     anonymous, queries = visit(client, tree.branch_a.url)
     assert queries > 0 and anonymous["X-Page-Cache"] == "miss"
     assert "退出登录" not in anonymous.content.decode()
+
+
+def site_lookups(client, url):
+    """The page served at ``url`` and how many queries looked the request's site
+    up (Wagtail's site-for-host query; its cached root paths are another)."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    found = [q for q in queries.captured_queries if 'AS "match"' in q["sql"]]
+    return response.context["page"], len(found)
+
+
+def test_a_signed_in_visit_finds_the_site_without_a_query_until_the_site_changes(
+    client, tree, users
+):
+    client.force_login(users.member)
+    assert site_lookups(client, "/")[1] == 1
+    page, lookups = site_lookups(client, "/")
+    assert (page.pk, lookups) == (tree.district.pk, 0)
+
+    # The site now starts at branch A: it is the home page on the next request.
+    site = Site.objects.get(is_default_site=True)
+    site.root_page = tree.branch_a
+    site.save()
+    page, lookups = site_lookups(client, "/")
+    assert (page.pk, lookups) == (tree.branch_a.pk, 1)
+    assert site_lookups(client, "/")[1] == 0
+
+    # An edit of the site's root page is seen on the next request too.
+    branch = tree.branch_a.specific
+    branch.title = "改名后的支部"
+    branch.save_revision().publish()
+    page, lookups = site_lookups(client, "/")
+    assert (page.title, lookups) == ("改名后的支部", 1)
+
+
+def test_an_anonymous_search_is_cached_until_the_index_changes(client, tree, users):
+    from django.core.management import call_command
+
+    publish(tree.branch_a, NoticePage(title="消防演练通知", slug="drill-1"))
+    call_command("search_index", "rebuild", quiet=True, stdout=io.StringIO())
+    url = "/search/?q=消防演练"
+    first, _ = visit(client, url)
+    assert first["X-Page-Cache"] == "miss" and "/drill-1/" in first.content.decode()
+    assert not first.cookies and "csrfmiddlewaretoken" not in first.content.decode()
+    second, queries = visit(client, url)
+    assert (second["X-Page-Cache"], queries) == ("hit", 0)
+    assert second.content == first.content
+
+    # A notice published (indexed on commit) shows on the next search.
+    publish(tree.branch_a, NoticePage(title="消防演练第二次通知", slug="drill-2"))
+    third, queries = visit(client, url)
+    assert third["X-Page-Cache"] == "miss" and "/drill-2/" in third.content.decode()
+
+    # Other parameters, and a signed-in person's search, are never stored.
+    assert "X-Page-Cache" not in visit(client, url + "&utm_source=x")[0]
+    client.force_login(users.secretary)
+    mine, queries = visit(client, url)
+    assert queries > 0 and "X-Page-Cache" not in mine
+    assert "private" in mine["Cache-Control"] and "csrfmiddlewaretoken" in mine.content.decode()
+
+
+def test_an_anonymous_search_form_posts_without_a_token_and_a_signed_in_one_needs_it(tree, users):
+    from django.test import Client
+
+    anonymous = Client(enforce_csrf_checks=True)
+    response = anonymous.post("/search/", {"q": "消防"})
+    assert (response.status_code, response["Location"]) == (302, "/search/?q=%E6%B6%88%E9%98%B2")
+    signed_in = Client(enforce_csrf_checks=True)
+    signed_in.force_login(users.secretary)
+    assert signed_in.post("/search/", {"q": "消防"}).status_code == 403
 
 
 def test_a_message_waiting_for_the_visitor_bypasses_the_cache(client, tree, users):

@@ -10,6 +10,7 @@ from django.utils import translation
 
 from search.backends import get_backend
 from search.registry import search_types
+from search.tasks import index_changed
 
 CHUNK = 2000
 
@@ -85,6 +86,7 @@ class Command(BaseCommand):
             progress.finish()
         if action == "rebuild":
             backend.rebuild_commit()
+        index_changed()
         self.stdout.write(
             f"{action}: {total:,} documents in {time.monotonic() - started:.1f} s "
             f"({type(backend).__name__})"
