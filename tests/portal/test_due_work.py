@@ -9,6 +9,7 @@ def test_each_apps_due_work_is_registered_once_in_app_order():
     assert names == [
         "portal.due_work.publish_scheduled_pages",
         "portal.notify.deliver_pending",
+        "portal.workers.requeue_abandoned_tasks",
         "branches.schedule.reminders_send_due",
         "volunteers.duties.services.check_ins_auto_close",
         "volunteers.dispatch.services.offers_expire",
