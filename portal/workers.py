@@ -121,16 +121,23 @@ class Heartbeat(threading.Thread):
         if self.backend_name == SCHEDULED_BACKEND:
             keep_due_work_coming()
 
+    def start(self) -> None:
+        """Beat once here, before the worker claims its first task (and queue the
+        due work), then keep beating on this thread's own connection."""
+        self.beat_now()
+        super().start()
+
+    def beat_now(self) -> None:
+        close_old_connections()
+        try:
+            self.tick()
+        except Exception:  # noqa: BLE001 (the database is away: beat again later)
+            logger.warning("worker %s could not record its beat", self.worker_id, exc_info=True)
+            connection.close()
+
     def run(self) -> None:
-        while True:
-            close_old_connections()
-            try:
-                self.tick()
-            except Exception:  # noqa: BLE001 (the database is away: beat again later)
-                logger.warning("worker %s could not record its beat", self.worker_id, exc_info=True)
-                connection.close()
-            if self.stopped.wait(settings.TONGXIN_WORKER_BEAT_SECONDS):
-                break
+        while not self.stopped.wait(settings.TONGXIN_WORKER_BEAT_SECONDS):
+            self.beat_now()
         connection.close()
 
     def stop(self) -> None:
