@@ -16,7 +16,7 @@ from wagtail.models import Page
 
 from portal.listing import publication_listing
 from portal.page_cache import CHILDREN, cached_page
-from portal.restrictions import public
+from portal.restrictions import ViewRestrictionsReadOnce, public
 
 UNIT_PAGE_TYPES = [
     "branches.DistrictPage",
@@ -60,7 +60,7 @@ LIST_FIELDS = (
 )
 
 
-class PublicationPage(Page):
+class PublicationPage(ViewRestrictionsReadOnce, Page):
     """Fields every notice, news item and activity has, in one table, so a
     listing of all three is one query in one order."""
 

@@ -162,6 +162,7 @@ def run_worker(monkeypatch):
     monkeypatch.setattr(
         "django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None
     )
+    monkeypatch.setattr(Heartbeat, "beat_now", lambda self: None)
     monkeypatch.setattr(Heartbeat, "run", lambda self: None)
 
     def run():

@@ -17,7 +17,7 @@ from wagtail.models import Page
 from branches.models.people import Member
 from portal.page_cache import BADGES, CHILDREN, EVENTS, cached_page
 from portal.publishing import PublicationPage
-from portal.restrictions import public
+from portal.restrictions import ViewRestrictionsReadOnce, public
 
 # --- Public pages ---------------------------------------------------------------
 
@@ -25,7 +25,7 @@ from portal.restrictions import public
 PUBLICATIONS = ["portal.NoticePage", "portal.NewsPage", "portal.ActivityPage"]
 
 
-class OrgPage(RoutablePageMixin, Page):
+class OrgPage(ViewRestrictionsReadOnce, RoutablePageMixin, Page):
     """Fields every unit of the tree shows the public, and the unit's listing of
     what is published under it (``notices/``)."""
 
