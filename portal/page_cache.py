@@ -195,11 +195,16 @@ def _entry_key(request) -> str:
     return ENTRY_PREFIX + hashlib.sha256(where.encode()).hexdigest()
 
 
-def _fresh(entry) -> HttpResponse | None:
-    started, tags, status, headers, content = entry
+def _changed_since(started: float, tags) -> bool:
+    """Whether any of ``tags`` changed after (or within the clock skew of) ``started``."""
     changed = cache.get_many([TAG_PREFIX + tag for tag in tags])
     skew = settings.TONGXIN_PAGE_CACHE_CLOCK_SKEW
-    if any(started <= at + skew for at in changed.values()):
+    return any(started <= at + skew for at in changed.values())
+
+
+def _fresh(entry) -> HttpResponse | None:
+    started, tags, status, headers, content = entry
+    if _changed_since(started, tags):
         return None
     response = HttpResponse(zlib.decompress(content), status=status)
     for name, value in headers:
@@ -248,13 +253,8 @@ def _attach_site(request) -> None:
     found = _sites.get(where)
     if found is not None:
         at, site = found
-        tags = [TAG_PREFIX + SITE]
-        if site is not None:
-            tags.append(f"{TAG_PREFIX}page:{site.root_page.path}")
-        skew = settings.TONGXIN_PAGE_CACHE_CLOCK_SKEW
-        if time.time() - at > settings.TONGXIN_PAGE_CACHE_SECONDS or any(
-            at <= changed + skew for changed in cache.get_many(tags).values()
-        ):
+        tags = [SITE] + ([f"page:{site.root_page.path}"] if site is not None else [])
+        if time.time() - at > settings.TONGXIN_PAGE_CACHE_SECONDS or _changed_since(at, tags):
             found = None
     if found is None:
         if len(_sites) >= SITES_KEPT:
